@@ -1,0 +1,49 @@
+"""gaugecnn: gauge-equivariant (coordinate independent) CNNs on atlases of pixel-grid charts.
+
+The core: structure groups, representations and field types, steerable kernel bases,
+atlases with derived transition elements, and the FieldMap primitive behind transport
+padding, isometries and gauge transforms. Layers live in ``gaugecnn.nn``, equivariance
+checks in ``gaugecnn.testing``.
+"""
+
+from .atlas import Atlas, Gluing
+from .fieldmap import FieldMap
+from .groups import StructureGroup, cyclic_group, dihedral_group, flip_group, trivial_group
+from .isometry import Isometry
+from .kernels import bias_basis, kernel_basis
+from .representations import (
+    FieldType,
+    Representation,
+    direct_sum,
+    irrep,
+    irreps,
+    regular,
+    sign,
+    tangent,
+    trivial,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Atlas",
+    "FieldMap",
+    "FieldType",
+    "Gluing",
+    "Isometry",
+    "Representation",
+    "StructureGroup",
+    "bias_basis",
+    "cyclic_group",
+    "dihedral_group",
+    "direct_sum",
+    "flip_group",
+    "irrep",
+    "irreps",
+    "kernel_basis",
+    "regular",
+    "sign",
+    "tangent",
+    "trivial",
+    "trivial_group",
+]

@@ -1,0 +1,169 @@
+"""FieldMap: the one primitive that moves feature fields between pixel grids.
+
+A FieldMap says, for every target pixel ``p``, which source pixel ``s(p)`` it takes its
+value from (or none: zero) and which gauge element ``g(p)`` acts on that value:
+
+    out[p] = ρ(g(p)) x[s(p)]        (out[p] = 0 where s(p) is none)
+
+Transport padding, isometries and gauge transforms are all FieldMaps. Grids are
+``(charts, H, W)``; tensors are ``(batch, channels, *spatial)`` where the spatial shape is
+``(H, W)`` for a single chart and ``(charts, H, W)`` for several.
+
+Applying a FieldMap to a field type folds the gather and ρ into index/coefficient tensors
+computed once: ``out = Σ_k x[..., index[k]] * coeff[k]`` with ``k`` running over the
+largest number of non-zeros in a row of ρ(g) (one for signed permutations).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from .groups import StructureGroup
+from .representations import FieldType
+
+__all__ = ["FieldMap", "spatial_shape", "rotated_grid_source"]
+
+Grid = tuple[int, int, int]
+
+
+def spatial_shape(grid: Grid) -> tuple[int, ...]:
+    """Tensor spatial shape of a ``(charts, H, W)`` grid: ``(H, W)`` for one chart."""
+    n, h, w = grid
+    return (h, w) if n == 1 else (n, h, w)
+
+
+def rotated_grid_source(matrix: np.ndarray, h: int, w: int) -> np.ndarray:
+    """Flat source index of every pixel of an ``h x w`` grid moved by ``matrix`` about its centre.
+
+    Pixel ``y`` of the result takes pixel ``matrix⁻¹ y`` (centred coordinates) of the input.
+    """
+    ii, jj = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
+    doubled = np.stack([2 * ii - (h - 1), 2 * jj - (w - 1)])  # centred coordinates, times 2
+    back = np.einsum("ab,bij->aij", np.round(np.linalg.inv(matrix)).astype(np.int64), doubled)
+    si, sj = (back[0] + (h - 1)) // 2, (back[1] + (w - 1)) // 2
+    if si.min() < 0 or sj.min() < 0 or si.max() >= h or sj.max() >= w:
+        raise ValueError(f"{matrix.tolist()} does not map an {h}x{w} grid onto itself")
+    return si * w + sj
+
+
+@dataclass(frozen=True, eq=False)
+class FieldMap:
+    """``target[p] <- ρ(element[p]) source[index[p]]``, with ``index[p] = -1`` meaning zero.
+
+    ``source`` and ``element`` are integer arrays of the target grid's shape; ``source``
+    holds flat indices into the source grid.
+    """
+
+    group: StructureGroup
+    source_grid: Grid
+    target_grid: Grid
+    source: np.ndarray
+    element: np.ndarray
+
+    def __post_init__(self):
+        if self.source.shape != tuple(self.target_grid) or self.element.shape != tuple(self.target_grid):
+            raise ValueError("FieldMap index arrays must have the target grid's shape")
+        if self.source.max(initial=-1) >= int(np.prod(self.source_grid)):
+            raise ValueError("FieldMap source index out of range of the source grid")
+        for a in (self.source, self.element):
+            a.setflags(write=False)
+
+    @property
+    def valid(self) -> np.ndarray:
+        """Boolean mask of target pixels that have a source."""
+        return self.source >= 0
+
+    def without_gauge(self) -> "FieldMap":
+        """Same pixel map, every gauge element replaced by the identity (no parallel transport)."""
+        return FieldMap(self.group, self.source_grid, self.target_grid, self.source, np.zeros_like(self.element))
+
+    def then(self, other: "FieldMap") -> "FieldMap":
+        """The map ``other ∘ self``: first apply ``self``, then ``other``."""
+        if other.source_grid != self.target_grid:
+            raise ValueError(f"cannot compose: {other.source_grid} != {self.target_grid}")
+        flat_src = self.source.reshape(-1)
+        flat_el = self.element.reshape(-1)
+        mid = other.source.reshape(-1)
+        src = np.where(mid >= 0, flat_src[np.maximum(mid, 0)], -1)
+        el = self.group.multiplication_table[other.element.reshape(-1), flat_el[np.maximum(mid, 0)]]
+        el = np.where(src >= 0, el, 0)
+        return FieldMap(self.group, self.source_grid, other.target_grid,
+                        src.reshape(other.target_grid), el.reshape(other.target_grid))
+
+    def gather_plan(self, field_type: FieldType, charts_first: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Index and coefficient arrays ``(D, n_out)`` over ``x.reshape(batch, -1)``.
+
+        With ``charts_first`` the output is laid out ``(charts, channels, H, W)``, ready to fold the
+        charts into the batch for ``conv2d``; otherwise ``(channels, charts, H, W)``.
+        """
+        if field_type.group != self.group:
+            raise ValueError(f"field type of group {field_type.group.name} on a map of group {self.group.name}")
+        mats = field_type.matrices  # (order, C, C)
+        nonzero = np.abs(mats) > 1e-12
+        depth = max(1, int(nonzero.sum(axis=2).max()))
+        order, channels = mats.shape[0], mats.shape[1]
+        nz_col = np.zeros((order, channels, depth), dtype=np.int64)
+        nz_val = np.zeros((order, channels, depth))
+        for g in range(order):
+            for c in range(channels):
+                cols = np.flatnonzero(nonzero[g, c])
+                nz_col[g, c, : len(cols)] = cols
+                nz_val[g, c, : len(cols)] = mats[g, c, cols]
+        n_src = int(np.prod(self.source_grid))
+        src = self.source.reshape(-1)  # (P,)
+        el = self.element.reshape(-1)
+        valid = src >= 0
+        # (D, C, P)
+        index = nz_col[el].transpose(2, 1, 0) * n_src + np.maximum(src, 0)[None, None, :]
+        coeff = nz_val[el].transpose(2, 1, 0) * valid[None, None, :]
+        index = np.where(coeff != 0, index, 0)
+        grid = self.target_grid
+        index = index.reshape(depth, channels, *grid)
+        coeff = coeff.reshape(depth, channels, *grid)
+        if charts_first:
+            index, coeff = index.transpose(0, 2, 1, 3, 4), coeff.transpose(0, 2, 1, 3, 4)
+        return index.reshape(depth, -1), coeff.reshape(depth, -1)
+
+    def apply(self, x: torch.Tensor, field_type: FieldType) -> torch.Tensor:
+        """Move a field ``x`` of shape ``(batch, channels, *source spatial)`` to the target grid."""
+        return FieldGather(self, field_type)(x)
+
+
+class FieldGather(nn.Module):
+    """A FieldMap bound to a field type: index tensors built once, one gather per call."""
+
+    def __init__(self, field_map: FieldMap, field_type: FieldType, charts_first: bool = False):
+        super().__init__()
+        self.field_type = field_type
+        self.charts_first = charts_first
+        self.source_shape = (field_type.size, *spatial_shape(field_map.source_grid))
+        n, h, w = field_map.target_grid
+        self.target_shape = (n, field_type.size, h, w) if charts_first else (field_type.size, *spatial_shape(field_map.target_grid))
+        index, coeff = field_map.gather_plan(field_type, charts_first)
+        self.register_buffer("index", torch.from_numpy(index), persistent=False)
+        self.register_buffer("coeff", torch.from_numpy(coeff).to(torch.get_default_dtype()), persistent=False)
+        # a pure permutation with no zeros needs no multiply
+        self.plain_gather = bool(index.shape[0] == 1 and np.all(coeff == 1.0))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if tuple(x.shape[1:]) != self.source_shape:
+            raise ValueError(
+                f"expected a field of shape (batch, {', '.join(map(str, self.source_shape))}) "
+                f"for field type {self.field_type}, got {tuple(x.shape)}"
+            )
+        flat = x.reshape(x.shape[0], -1)
+        if self.plain_gather:
+            out = flat[:, self.index[0]]
+        else:
+            coeff = self.coeff.to(x.dtype)
+            out = flat[:, self.index[0]] * coeff[0]
+            for k in range(1, self.index.shape[0]):
+                out = out + flat[:, self.index[k]] * coeff[k]
+        if self.charts_first:
+            n, c, h, w = self.target_shape
+            return out.reshape(x.shape[0] * n, c, h, w)
+        return out.reshape(x.shape[0], *self.target_shape)

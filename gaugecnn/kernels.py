@@ -1,0 +1,145 @@
+"""Steerable kernel and bias bases.
+
+A kernel ``K: offsets -> R^{d_out x d_in}`` is G-steerable when
+
+    K(g x) = ρ_out(g) K(x) ρ_in(g)^{-1}     for every g in G and offset x.
+
+Such a kernel is fixed by its values on one offset ``x0`` per orbit ``G·x0``, and that value
+must itself be invariant under the stabilizer ``S = {s : s x0 = x0}``:
+``K(x0) = ρ_out(s) K(x0) ρ_in(s)^{-1}``. So a basis is built orbit by orbit from a basis of
+the S-invariant ``d_out x d_in`` matrices, spread over the orbit by the constraint.
+
+The S-invariant subspace is found by orbits of matrix entries when both representations
+are signed permutations (exact, sparse ±1 bases: the Möbius paper's parametrization),
+and by the group-averaging projector plus an orthonormal basis of its image otherwise.
+Every basis element is scaled to a largest entry of 1. Results are cached and read-only.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from .representations import Representation
+
+__all__ = ["kernel_basis", "bias_basis", "invariant_subspace"]
+
+
+def _canonical_signs(basis: np.ndarray) -> np.ndarray:
+    """Make each row's first clearly non-zero entry positive and its largest entry 1."""
+    out = []
+    for v in basis:
+        v = np.where(np.abs(v) < 1e-12, 0.0, v)
+        first = v[np.flatnonzero(np.abs(v) > 1e-9)[0]]
+        v = v * np.sign(first) / np.abs(v).max()
+        out.append(v)
+    return np.array(out).reshape(len(out), *basis.shape[1:]) if out else basis
+
+
+def invariant_subspace(actions: list[np.ndarray]) -> np.ndarray:
+    """Basis (rows) of ``{v : A v = v for every A in actions}`` for orthogonal ``A`` of one group.
+
+    Signed-permutation actions give an exact basis from orbits of coordinates; other
+    actions an orthonormal basis of the image of the averaging projector.
+    """
+    dim = actions[0].shape[0]
+    is_signed_perm = all(
+        np.all(np.isclose(np.abs(a), 1) | np.isclose(a, 0)) and np.all(np.isclose(np.abs(a), 1).sum(0) == 1)
+        for a in actions
+    )
+    if is_signed_perm:
+        basis, done = [], np.zeros(dim, dtype=bool)
+        for start in range(dim):
+            if done[start]:
+                continue
+            # v = e_start spread over its orbit: A e_start = ±e_j
+            v = np.zeros(dim)
+            consistent = True
+            for a in actions:
+                col = a[:, start]
+                j = int(np.flatnonzero(np.abs(col) > 0.5)[0])
+                s = col[j]
+                if v[j] == 0:
+                    v[j] = s
+                elif v[j] != s:
+                    consistent = False
+            done |= v != 0
+            if consistent:
+                basis.append(v)
+        return _canonical_signs(np.array(basis)) if basis else np.zeros((0, dim))
+    # Gram-Schmidt over the projected coordinate vectors P e_1, P e_2, ...: depends on P only
+    projector = sum(actions) / len(actions)
+    basis = []
+    for column in projector.T:
+        v = column - sum((b @ column) * b for b in basis) if basis else column.copy()
+        norm = np.linalg.norm(v)
+        if norm > 1e-8:
+            basis.append(v / norm)
+    return _canonical_signs(np.array(basis)) if basis else np.zeros((0, dim))
+
+
+def _check_kernel_size(kernel_size: int) -> None:
+    if not isinstance(kernel_size, int) or kernel_size < 1 or kernel_size % 2 == 0:
+        raise ValueError(
+            f"kernel_size must be a positive odd integer (the kernel is centred on a pixel), got {kernel_size!r}"
+        )
+
+
+@lru_cache(maxsize=None)
+def kernel_basis(rep_in: Representation, rep_out: Representation, kernel_size: int) -> np.ndarray:
+    """All G-steerable kernels, as an array ``(n_basis, d_out, d_in, k, k)``.
+
+    Index ``[b, o, i, ky, kx]`` holds ``K_b(dy, dx)[o, i]`` with ``dy = ky - k//2``.
+
+    >>> from gaugecnn.groups import flip_group
+    >>> from gaugecnn.representations import trivial, sign
+    >>> G = flip_group()
+    >>> kernel_basis(trivial(G), trivial(G), 5).shape[0], kernel_basis(trivial(G), sign(G), 5).shape[0]
+    (15, 10)
+    """
+    _check_kernel_size(kernel_size)
+    if rep_in.group != rep_out.group:
+        raise ValueError(f"kernel between representations of different groups: {rep_in}, {rep_out}")
+    group = rep_in.group
+    k, r = kernel_size, kernel_size // 2
+    d_out, d_in = rep_out.dim, rep_in.dim
+    elements = range(group.order)
+    basis = []
+    done = np.zeros((k, k), dtype=bool)
+    for y0 in range(k):
+        for x0 in range(k):
+            if done[y0, x0]:
+                continue
+            x = np.array([y0 - r, x0 - r])
+            images = {g: tuple(group.matrix(g) @ x + r) for g in elements}
+            stabilizer = [g for g in elements if images[g] == (y0, x0)]
+            # the stabilizer acts on vec(K(x0)) by  K -> ρ_out(s) K ρ_in(s)^T
+            actions = [np.kron(rep_out.matrix(s), rep_in.matrix(s)) for s in stabilizer]
+            local = invariant_subspace(actions).reshape(-1, d_out, d_in)
+            for value in local:
+                kernel = np.zeros((d_out, d_in, k, k))
+                for g in elements:
+                    ky, kx = images[g]
+                    kernel[:, :, ky, kx] = rep_out.matrix(g) @ value @ rep_in.matrix(g).T
+                basis.append(kernel)
+            for ky, kx in images.values():
+                done[ky, kx] = True
+    out = np.stack(basis) if basis else np.zeros((0, d_out, d_in, k, k))
+    out = np.where(np.abs(out) < 1e-12, 0.0, out)
+    out.setflags(write=False)
+    return out
+
+
+@lru_cache(maxsize=None)
+def bias_basis(rep_out: Representation) -> np.ndarray:
+    """Biases that are G-invariant, ``b = ρ_out(g) b``, as an array ``(n_basis, d_out)``.
+
+    >>> from gaugecnn.groups import flip_group
+    >>> from gaugecnn.representations import regular, sign
+    >>> bias_basis(regular(flip_group())).tolist(), bias_basis(sign(flip_group())).shape
+    ([[1.0, 1.0]], (0, 1))
+    """
+    out = invariant_subspace([rep_out.matrix(g) for g in range(rep_out.group.order)])
+    out.setflags(write=False)
+    return out

@@ -1,0 +1,19 @@
+"""Gauge-equivariant layers on atlases; they work on plain tensors ``(batch, channels, *atlas.shape)``."""
+
+from .conv import ConventionalConv, GaugeConv
+from .nonlinearities import ELU, FieldNonlinearity, ReLU
+from .padding import AtlasModule, TransportPad
+from .pooling import GaugePool, GlobalPool, GroupPool
+
+__all__ = [
+    "AtlasModule",
+    "ConventionalConv",
+    "ELU",
+    "FieldNonlinearity",
+    "GaugeConv",
+    "GaugePool",
+    "GlobalPool",
+    "GroupPool",
+    "ReLU",
+    "TransportPad",
+]

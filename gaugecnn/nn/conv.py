@@ -1,0 +1,205 @@
+"""Convolutions on atlases: the gauge-equivariant GaugeConv and the conventional baseline."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..atlas import Atlas
+from ..fieldmap import FieldGather
+from ..kernels import _check_kernel_size, bias_basis, kernel_basis
+from ..representations import FieldType, Representation, trivial
+from .padding import AtlasModule, check_field
+
+__all__ = ["GaugeConv", "ConventionalConv"]
+
+
+def _key(name: str) -> str:
+    return re.sub(r"[^0-9a-zA-Z]+", "_", name).strip("_")
+
+
+class _FieldGroups:
+    """The fields of a type grouped by representation, in order of first appearance."""
+
+    def __init__(self, field_type: FieldType):
+        self.reps: list[Representation] = []
+        channels: list[list[int]] = []
+        for rep, sl in zip(field_type.reps, field_type.slices):
+            if rep not in self.reps:
+                self.reps.append(rep)
+                channels.append([])
+            channels[self.reps.index(rep)].extend(range(sl.start, sl.stop))
+        self.multiplicity = [len(c) // r.dim for c, r in zip(channels, self.reps)]
+        grouped = [c for cs in channels for c in cs]
+        # user channel c sits at position order[c] of the grouped layout
+        self.order = np.argsort(grouped)
+        self.is_grouped = bool(np.array_equal(grouped, np.arange(len(grouped))))
+        keys = [_key(r.name) for r in self.reps]
+        if len(set(keys)) != len(keys):
+            raise ValueError(f"representations in '{field_type}' need distinct names, got {[r.name for r in self.reps]}")
+        self.keys = keys
+
+
+def _init_std(kernel_size: int, in_size: int, out_size: int) -> float:
+    """He-style init averaging fan-in and fan-out, as in the Möbius paper's reference code."""
+    return 2.0 / math.sqrt(kernel_size**2 * (in_size + out_size))
+
+
+class GaugeConv(AtlasModule):
+    """Gauge-equivariant convolution between fields on an atlas.
+
+    ``forward``: transport-pad the input by ``kernel_size // 2``, expand the G-steerable
+    kernel ``K(g x) = ρ_out(g) K(x) ρ_in(g)⁻¹`` from its free parameters, one ``conv2d``
+    with the charts folded into the batch. Biases live on the invariant subspace of ρ_out.
+
+    Args:
+        atlas: the atlas the fields live on.
+        in_type, out_type: field types of input and output.
+        kernel_size: odd kernel size.
+        bias: learn G-invariant biases.
+        transport: ``False`` pads without the gauge action (an ablation: breaks equivariance).
+
+    Shapes: ``(batch, in_type.size, *atlas.shape) -> (batch, out_type.size, *atlas.shape)``.
+    """
+
+    def __init__(
+        self,
+        atlas: Atlas,
+        in_type: FieldType,
+        out_type: FieldType,
+        kernel_size: int,
+        bias: bool = True,
+        transport: bool = True,
+    ):
+        super().__init__(atlas)
+        _check_kernel_size(kernel_size)
+        for name, t in (("in_type", in_type), ("out_type", out_type)):
+            if not isinstance(t, FieldType):
+                raise TypeError(f"{name} must be a FieldType, got {type(t).__name__}")
+            if t.group != atlas.group:
+                raise ValueError(f"{name} is of group {t.group.name} but the atlas has structure group {atlas.group.name}")
+        self.in_type, self.out_type, self.kernel_size = in_type, out_type, kernel_size
+        self.transport = transport
+        self._in, self._out = _FieldGroups(in_type), _FieldGroups(out_type)
+        std = _init_std(kernel_size, in_type.size, out_type.size)
+
+        self.weights = nn.ParameterDict()
+        self._pairs: list[tuple[int, int, str]] = []
+        for o, rep_out in enumerate(self._out.reps):
+            for i, rep_in in enumerate(self._in.reps):
+                basis = kernel_basis(rep_in, rep_out, kernel_size)
+                if len(basis) == 0:
+                    continue
+                key = f"{self._in.keys[i]}_to_{self._out.keys[o]}"
+                shape = (self._out.multiplicity[o], self._in.multiplicity[i], len(basis))
+                self.weights[key] = nn.Parameter(torch.randn(shape) * std)
+                self.register_buffer(f"basis_{key}", torch.tensor(basis, dtype=torch.get_default_dtype()), persistent=False)
+                self._pairs.append((o, i, key))
+
+        self.biases = nn.ParameterDict()
+        if bias:
+            for o, rep_out in enumerate(self._out.reps):
+                basis = bias_basis(rep_out)
+                if len(basis):
+                    key = self._out.keys[o]
+                    self.biases[key] = nn.Parameter(torch.zeros(self._out.multiplicity[o], len(basis)))
+                    self.register_buffer(f"bias_basis_{key}", torch.tensor(basis, dtype=torch.get_default_dtype()), persistent=False)
+        self.register_buffer("_out_order", torch.from_numpy(self._out.order), persistent=False)
+        self.register_buffer("_in_order", torch.from_numpy(self._in.order), persistent=False)
+        self._bind()
+
+    def _bind(self) -> None:
+        fmap = self.atlas.padding_map(self.kernel_size // 2)
+        self.pad = FieldGather(fmap if self.transport else fmap.without_gauge(), self.in_type, charts_first=True)
+
+    def expand_weight(self) -> torch.Tensor:
+        """The full kernel ``(out_type.size, in_type.size, k, k)`` in the fields' channel order."""
+        k = self.kernel_size
+        ref = next(iter(self.weights.values()), None)
+        dtype = ref.dtype if ref is not None else torch.get_default_dtype()
+        device = ref.device if ref is not None else self._out_order.device
+        blocks = {}
+        for o, i, key in self._pairs:
+            block = torch.einsum("oib,bpqyx->opiqyx", self.weights[key], getattr(self, f"basis_{key}"))
+            mo, d_out, mi, d_in = block.shape[:4]
+            blocks[o, i] = block.reshape(mo * d_out, mi * d_in, k, k)
+        rows = []
+        for o, rep_out in enumerate(self._out.reps):
+            row = []
+            for i, rep_in in enumerate(self._in.reps):
+                shape = (self._out.multiplicity[o] * rep_out.dim, self._in.multiplicity[i] * rep_in.dim, k, k)
+                row.append(blocks.get((o, i), torch.zeros(shape, dtype=dtype, device=device)))
+            rows.append(torch.cat(row, dim=1))
+        kernel = torch.cat(rows, dim=0)
+        if not self._out.is_grouped:
+            kernel = kernel[self._out_order]
+        if not self._in.is_grouped:
+            kernel = kernel[:, self._in_order]
+        return kernel
+
+    def expand_bias(self) -> torch.Tensor | None:
+        """The full bias ``(out_type.size,)``, or None without bias."""
+        if not self.biases:
+            return None
+        ref = next(iter(self.biases.values()))
+        parts = []
+        for o, rep_out in enumerate(self._out.reps):
+            key = self._out.keys[o]
+            if key in self.biases:
+                b = self.biases[key] @ getattr(self, f"bias_basis_{key}")
+                parts.append(b.reshape(-1))
+            else:
+                parts.append(torch.zeros(self._out.multiplicity[o] * rep_out.dim, dtype=ref.dtype, device=ref.device))
+        bias = torch.cat(parts)
+        return bias if self._out.is_grouped else bias[self._out_order]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_field(x, self.in_type, self.atlas.shape, "GaugeConv")
+        y = F.conv2d(self.pad(x), self.expand_weight(), self.expand_bias())
+        return _unfold_charts(y, x.shape[0], self.atlas.num_charts)
+
+    def extra_repr(self) -> str:
+        return f"in_type='{self.in_type}', out_type='{self.out_type}', kernel_size={self.kernel_size}"
+
+
+def _unfold_charts(y: torch.Tensor, batch: int, charts: int) -> torch.Tensor:
+    """``(batch * charts, C, H, W) -> (batch, C, *atlas.shape)``."""
+    if charts == 1:
+        return y
+    return y.reshape(batch, charts, *y.shape[1:]).transpose(1, 2)
+
+
+class ConventionalConv(AtlasModule):
+    """A conventional (coordinate dependent) convolution on an atlas: the CNN baseline.
+
+    Charts are padded along the atlas gluing but without any gauge action, and the kernel
+    is unconstrained, like ``nn.Conv2d``. It is NOT gauge equivariant.
+    """
+
+    def __init__(self, atlas: Atlas, in_channels: int, out_channels: int, kernel_size: int, bias: bool = True):
+        super().__init__(atlas)
+        _check_kernel_size(kernel_size)
+        self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, kernel_size
+        self._type = FieldType(atlas.group, [trivial(atlas.group)] * in_channels)
+        std = _init_std(kernel_size, in_channels, out_channels)
+        self.weight = nn.Parameter(torch.randn(out_channels, in_channels, kernel_size, kernel_size) * std)
+        self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
+        self._bind()
+
+    def _bind(self) -> None:
+        fmap = self.atlas.padding_map(self.kernel_size // 2).without_gauge()
+        self.pad = FieldGather(fmap, self._type, charts_first=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_field(x, self._type, self.atlas.shape, "ConventionalConv")
+        y = F.conv2d(self.pad(x), self.weight, self.bias)
+        return _unfold_charts(y, x.shape[0], self.atlas.num_charts)
+
+    def extra_repr(self) -> str:
+        return f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"
+

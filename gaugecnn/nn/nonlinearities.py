@@ -1,0 +1,81 @@
+"""Gauge-equivariant nonlinearities.
+
+- Permutation representations (trivial, regular): any pointwise σ commutes with ρ(g).
+- All others (sign-flip, irreps, tangent): the norm nonlinearity
+  ``v -> v/|v| · σ(|v| + b)`` with one learned bias ``b`` per field; for a 1-dim field
+  this is ``sign(x) · σ(|x| + b)``. It commutes with every orthogonal ρ(g).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..representations import FieldType
+from ._fields import FieldLayout
+from .padding import check_field
+
+__all__ = ["FieldNonlinearity", "ELU", "ReLU"]
+
+_ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {"elu": F.elu, "relu": F.relu}
+
+
+class FieldNonlinearity(nn.Module):
+    """Pointwise σ on permutation fields, norm nonlinearity on the others; same field type out.
+
+    Shapes: ``(batch, field_type.size, *spatial) -> same``.
+    """
+
+    def __init__(self, field_type: FieldType, activation: str = "elu"):
+        super().__init__()
+        if activation not in _ACTIVATIONS:
+            raise ValueError(f"unknown activation {activation!r}; choose one of {sorted(_ACTIVATIONS)}")
+        self.in_type = self.out_type = field_type
+        self.activation = activation
+        self.layout = FieldLayout(field_type)
+        self.norm_bias = nn.Parameter(torch.zeros(self.layout.num_norm_fields)) if self.layout.num_norm_fields else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() < 2 or x.shape[1] != self.in_type.size:
+            raise ValueError(
+                f"{type(self).__name__} expects (batch, {self.in_type.size}, ...) for field type "
+                f"'{self.in_type}', got {tuple(x.shape)}"
+            )
+        sigma = _ACTIVATIONS[self.activation]
+        if self.layout.all_pointwise:
+            return sigma(x)
+        parts, start = [], 0
+        spatial = (1,) * (x.dim() - 2)
+        for d in self.layout.norm_dims:
+            idx = self.layout.norm_index(d)
+            n = idx.shape[0]
+            bias = self.norm_bias[start : start + n].view(1, n, 1, *spatial)
+            start += n
+            v = x[:, idx.reshape(-1)].unflatten(1, idx.shape)  # (B, F, d, ...)
+            if d == 1:
+                out = torch.sign(v) * sigma(v.abs() + bias)
+            else:
+                norm = v.pow(2).sum(2, keepdim=True).sqrt()
+                out = v / norm.clamp_min(1e-12) * sigma(norm + bias)
+            parts.append(out.flatten(1, 2))
+        return self.layout.assemble(sigma(x[:, self.layout.pointwise]), parts)
+
+    def extra_repr(self) -> str:
+        return f"'{self.in_type}', activation={self.activation}"
+
+
+class ELU(FieldNonlinearity):
+    """``FieldNonlinearity`` with ELU."""
+
+    def __init__(self, field_type: FieldType):
+        super().__init__(field_type, "elu")
+
+
+class ReLU(FieldNonlinearity):
+    """``FieldNonlinearity`` with ReLU."""
+
+    def __init__(self, field_type: FieldType):
+        super().__init__(field_type, "relu")

@@ -1,0 +1,77 @@
+"""Atlas-bound modules and transport padding."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..atlas import Atlas
+from ..representations import FieldType
+
+__all__ = ["AtlasModule", "TransportPad", "check_field"]
+
+
+def check_field(x: torch.Tensor, field_type: FieldType, spatial: tuple[int, ...], where: str) -> None:
+    """Raise a clear error unless ``x`` has shape ``(batch, field_type.size, *spatial)``."""
+    expected = (field_type.size, *spatial)
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{where} expects a torch.Tensor, got {type(x).__name__}")
+    if x.dim() != 1 + len(expected) or tuple(x.shape[1:]) != expected:
+        raise ValueError(
+            f"{where} expects a tensor of shape (batch, {', '.join(map(str, expected))}) -- "
+            f"{field_type.size} channels for field type '{field_type}' on spatial shape {spatial} -- "
+            f"but got {tuple(x.shape)}"
+        )
+
+
+class AtlasModule(nn.Module):
+    """A module whose index tensors are derived from an atlas.
+
+    ``rebind(atlas)`` rebuilds them for another atlas of the same grid (for instance the
+    same manifold with re-oriented charts); parameters are untouched.
+    """
+
+    def __init__(self, atlas: Atlas):
+        super().__init__()
+        if not isinstance(atlas, Atlas):
+            raise TypeError(f"expected a gaugecnn Atlas, got {type(atlas).__name__}")
+        self.atlas = atlas
+
+    def _bind(self) -> None:
+        raise NotImplementedError
+
+    def rebind(self, atlas: Atlas) -> None:
+        if atlas.grid != self.atlas.grid or atlas.group != self.atlas.group:
+            raise ValueError(f"cannot rebind a module on {self.atlas!r} to {atlas!r}: grids or groups differ")
+        dtype, device = self._float_dtype(), next(iter(self.buffers()), torch.empty(0)).device
+        self.atlas = atlas
+        self._bind()
+        self.to(device=device, dtype=dtype)
+
+    def _float_dtype(self) -> torch.dtype:
+        for t in list(self.parameters()) + list(self.buffers()):
+            if t.is_floating_point():
+                return t.dtype
+        return torch.get_default_dtype()
+
+
+class TransportPad(AtlasModule):
+    """Pad every chart by ``width`` pixels with features transported from its neighbours.
+
+    ``(batch, C, *atlas.shape) -> (batch, C, *padded shape)``; halo pixels beyond
+    boundaries are zero. With ``transport=False`` the gauge action is left out: the
+    naive padding a conventional CNN on the same atlas would use (not gauge equivariant).
+    """
+
+    def __init__(self, atlas: Atlas, field_type: FieldType, width: int, transport: bool = True):
+        super().__init__(atlas)
+        self.field_type, self.width, self.transport = field_type, width, transport
+        self._bind()
+
+    def _bind(self) -> None:
+        fmap = self.atlas.padding_map(self.width)
+        self.gather = FieldGather(fmap if self.transport else fmap.without_gauge(), self.field_type)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_field(x, self.field_type, self.atlas.shape, type(self).__name__)
+        return self.gather(x)

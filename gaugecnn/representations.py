@@ -1,0 +1,302 @@
+"""Group representations ρ: G -> O(d) and field types (ordered lists of them).
+
+A feature field of type ρ assigns to each pixel a vector ``f ∈ R^d`` expressed in the
+chart's frame. Changing the frame by ``g`` changes the coefficients to ``ρ(g) f``.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from .groups import StructureGroup
+
+__all__ = [
+    "Representation",
+    "FieldType",
+    "trivial",
+    "sign",
+    "regular",
+    "tangent",
+    "irrep",
+    "irreps",
+    "direct_sum",
+]
+
+_ATOL = 1e-9
+
+
+class Representation:
+    """A real orthogonal representation, stored as one matrix per group element.
+
+    It is checked on construction: orthogonal matrices, ``ρ(e) = 1`` and
+    ``ρ(g) ρ(h) = ρ(gh)`` for all ``g, h``.
+
+    >>> from gaugecnn.groups import flip_group
+    >>> regular(flip_group()).matrix(1).tolist()
+    [[0.0, 1.0], [1.0, 0.0]]
+    """
+
+    def __init__(self, group: StructureGroup, name: str, matrices: np.ndarray | Sequence):
+        mats = np.asarray(matrices, dtype=np.float64)
+        if mats.ndim != 3 or mats.shape[0] != group.order or mats.shape[1] != mats.shape[2]:
+            raise ValueError(
+                f"representation {name!r} needs one square matrix per element of {group.name} "
+                f"(shape ({group.order}, d, d)), got shape {mats.shape}"
+            )
+        d = mats.shape[1]
+        if not np.allclose(mats[0], np.eye(d), atol=_ATOL):
+            raise ValueError(f"representation {name!r} is not a homomorphism: ρ(identity) is not the identity matrix")
+        for g in range(group.order):
+            if not np.allclose(mats[g] @ mats[g].T, np.eye(d), atol=_ATOL):
+                raise ValueError(f"representation {name!r}: ρ({g}) is not orthogonal; gaugecnn needs orthogonal ρ")
+        table = group.multiplication_table
+        for g in range(group.order):
+            for h in range(group.order):
+                if not np.allclose(mats[g] @ mats[h], mats[table[g, h]], atol=_ATOL):
+                    raise ValueError(
+                        f"representation {name!r} is not a homomorphism of {group.name}: "
+                        f"ρ({g}) ρ({h}) != ρ({g}·{h}) for elements {g}={group.describe(g)}, "
+                        f"{h}={group.describe(h)}"
+                    )
+        self.group = group
+        self.name = name
+        self.matrices = mats
+        self.matrices.setflags(write=False)
+
+    @property
+    def dim(self) -> int:
+        return self.matrices.shape[1]
+
+    def matrix(self, g: int) -> np.ndarray:
+        return self.matrices[g]
+
+    @cached_property
+    def is_signed_permutation(self) -> bool:
+        """Every ρ(g) has exactly one entry ±1 per row and column."""
+        m = self.matrices
+        ones = np.isclose(np.abs(m), 1.0, atol=_ATOL)
+        zeros = np.isclose(m, 0.0, atol=_ATOL)
+        return bool(np.all(ones | zeros) and np.all(ones.sum(axis=2) == 1))
+
+    @cached_property
+    def is_permutation(self) -> bool:
+        """Every ρ(g) is a permutation matrix: pointwise nonlinearities and max pooling commute with it."""
+        return self.is_signed_permutation and bool(np.all(self.matrices > -_ATOL))
+
+    def __eq__(self, other) -> bool:
+        return (
+            isinstance(other, Representation)
+            and self.group == other.group
+            and self.name == other.name
+            and self.matrices.shape == other.matrices.shape
+            and np.allclose(self.matrices, other.matrices, atol=_ATOL)
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.group, self.name, self.dim))
+
+    def __repr__(self) -> str:
+        return f"Representation({self.name}, dim={self.dim}, group={self.group.name})"
+
+
+# -- factories ---------------------------------------------------------------------------
+
+def trivial(group: StructureGroup) -> Representation:
+    """ρ(g) = 1: scalar fields."""
+    return Representation(group, "trivial", np.ones((group.order, 1, 1)))
+
+
+def sign(group: StructureGroup) -> Representation:
+    """ρ(g) = det(g): pseudo-scalars, the Möbius strip's sign-flip fields."""
+    return Representation(group, "sign", np.array([[[group.det(g)]] for g in range(group.order)], dtype=float))
+
+
+def regular(group: StructureGroup) -> Representation:
+    """ρ(g) e_h = e_{gh}: one channel per group element, permuted by the group."""
+    n = group.order
+    mats = np.zeros((n, n, n))
+    for g in range(n):
+        for h in range(n):
+            mats[g, group.mul(g, h), h] = 1.0
+    return Representation(group, "regular", mats)
+
+
+def tangent(group: StructureGroup) -> Representation:
+    """ρ(g) = g: tangent vector fields with components (dy, dx)."""
+    return Representation(group, "tangent", group.matrices.astype(float))
+
+
+def _o2_decompose(group: StructureGroup, g: int) -> tuple[float, int]:
+    return group.angle(g), 0 if group.det(g) > 0 else 1
+
+
+def irrep(group: StructureGroup, k: int, j: int = 0) -> Representation:
+    """The real irreducible representation of frequency ``k`` of a planar point group.
+
+    Writing every element as ``g = R(θ) F^m`` (rotation times ``m`` reflections):
+
+    - ``k = 0``: ``ρ(g) = det(g)^j`` (``j = 0`` trivial, ``j = 1`` sign; ``j = 1`` only with reflections);
+    - ``0 < k < N/2``: the 2-dim ``ρ(g) = R(kθ) F^m``;
+    - ``k = N/2`` (``N`` even): ``ρ(g) = cos(kθ) det(g)^j``.
+
+    ``N`` is the number of rotations in the group. Names: ``irrep(k)`` for groups without
+    reflections, ``irrep(j,k)`` otherwise.
+    """
+    n = group.rotation_order
+    if not 0 <= 2 * k <= n:
+        raise ValueError(f"{group.name} has irreps of frequency 0..{n // 2}, not {k}")
+    if j not in (0, 1) or (j == 1 and (not group.has_reflections or 0 < 2 * k < n)):
+        raise ValueError(f"{group.name} has no irrep with j={j} at frequency k={k}")
+    name = f"irrep({j},{k})" if group.has_reflections else f"irrep({k})"
+    mats = []
+    for g in range(group.order):
+        theta, m = _o2_decompose(group, g)
+        if 0 < 2 * k < n:
+            c, s = np.cos(k * theta), np.sin(k * theta)
+            mats.append(np.array([[c, -s], [s, c]]) @ np.diag([1.0, -1.0 if m else 1.0]))
+        else:
+            mats.append(np.array([[np.cos(k * theta) * (-1.0 if (m and j) else 1.0)]]))
+    mats = np.round(np.stack(mats), 12)
+    return Representation(group, name, mats)
+
+
+def irreps(group: StructureGroup) -> list[Representation]:
+    """All real irreps of the group, lowest frequency first."""
+    n = group.rotation_order
+    out = []
+    for k in range(n // 2 + 1):
+        js = (0, 1) if group.has_reflections and (k == 0 or 2 * k == n) else (0,)
+        out.extend(irrep(group, k, j) for j in js)
+    return out
+
+
+def direct_sum(*reps: Representation, name: str | None = None) -> Representation:
+    """ρ_1 ⊕ ρ_2 ⊕ ...: block-diagonal matrices."""
+    if not reps:
+        raise ValueError("direct_sum needs at least one representation")
+    group = reps[0].group
+    if any(r.group != group for r in reps):
+        raise ValueError("direct_sum of representations of different groups")
+    d = sum(r.dim for r in reps)
+    mats = np.zeros((group.order, d, d))
+    start = 0
+    for r in reps:
+        mats[:, start : start + r.dim, start : start + r.dim] = r.matrices
+        start += r.dim
+    return Representation(group, name or "(" + "+".join(r.name for r in reps) + ")", mats)
+
+
+_NAMED = {"trivial": trivial, "sign": sign, "regular": regular, "tangent": tangent}
+_IRREP = re.compile(r"irrep\((\d+)(?:,(\d+))?\)$")
+
+
+def _parse_rep(group: StructureGroup, word: str) -> Representation:
+    word = word.replace(" ", "")
+    if word in _NAMED:
+        return _NAMED[word](group)
+    m = _IRREP.match(word)
+    if m:
+        if m.group(2) is None:
+            return irrep(group, int(m.group(1)))
+        return irrep(group, int(m.group(2)), int(m.group(1)))
+    raise ValueError(
+        f"unknown representation {word!r}; known names: {', '.join(_NAMED)}, irrep(k), irrep(j,k)"
+    )
+
+
+class FieldType:
+    """An ordered list of representations: the channel layout of a feature space.
+
+    Channels follow the order of the fields. Build one from a list of representations or
+    from a string:
+
+    >>> from gaugecnn.groups import flip_group
+    >>> t = FieldType(flip_group(), "2 trivial + 1 sign + 3 regular")
+    >>> t.size, str(t)
+    (9, '2 trivial + 1 sign + 3 regular')
+    >>> t.slices[3]
+    slice(3, 5, None)
+    """
+
+    def __init__(self, group: StructureGroup, reps: str | Iterable[Representation]):
+        self.group = group
+        if isinstance(reps, str):
+            reps = self._parse(group, reps)
+        self.reps: tuple[Representation, ...] = tuple(reps)
+        for r in self.reps:
+            if r.group != group:
+                raise ValueError(f"representation {r.name} is of group {r.group.name}, not {group.name}")
+
+    @staticmethod
+    def _parse(group: StructureGroup, text: str) -> list[Representation]:
+        reps = []
+        for term in text.split("+"):
+            term = term.strip()
+            if not term:
+                raise ValueError(f"empty term in field type {text!r}")
+            m = re.match(r"^(\d+)\s*(?:x\s*)?(.+)$", term)
+            count, word = (int(m.group(1)), m.group(2)) if m else (1, term)
+            reps.extend([_parse_rep(group, word)] * count)
+        return reps
+
+    @cached_property
+    def size(self) -> int:
+        """Number of channels."""
+        return sum(r.dim for r in self.reps)
+
+    def __len__(self) -> int:
+        return len(self.reps)
+
+    @cached_property
+    def slices(self) -> tuple[slice, ...]:
+        """Channel slice of every field."""
+        out, start = [], 0
+        for r in self.reps:
+            out.append(slice(start, start + r.dim))
+            start += r.dim
+        return tuple(out)
+
+    def matrix(self, g: int) -> np.ndarray:
+        """Block-diagonal ρ(g) of the whole feature space."""
+        m = np.zeros((self.size, self.size))
+        for r, s in zip(self.reps, self.slices):
+            m[s, s] = r.matrix(g)
+        return m
+
+    @cached_property
+    def matrices(self) -> np.ndarray:
+        """``(order, size, size)``: ``matrix(g)`` for every element."""
+        return np.stack([self.matrix(g) for g in range(self.group.order)])
+
+    @cached_property
+    def is_signed_permutation(self) -> bool:
+        return all(r.is_signed_permutation for r in self.reps)
+
+    def __add__(self, other: "FieldType") -> "FieldType":
+        if not isinstance(other, FieldType) or other.group != self.group:
+            raise ValueError("can only concatenate field types of the same group")
+        return FieldType(self.group, self.reps + other.reps)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, FieldType) and self.group == other.group and self.reps == other.reps
+
+    def __hash__(self) -> int:
+        return hash((self.group, self.reps))
+
+    def __str__(self) -> str:
+        parts: list[str] = []
+        i = 0
+        while i < len(self.reps):
+            j = i
+            while j < len(self.reps) and self.reps[j] == self.reps[i]:
+                j += 1
+            parts.append(f"{j - i} {self.reps[i].name}")
+            i = j
+        return " + ".join(parts) if parts else "0 fields"
+
+    def __repr__(self) -> str:
+        return f"FieldType({self.group.name}, {str(self)!r})"

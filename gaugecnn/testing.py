@@ -1,0 +1,166 @@
+"""Public helpers that check gauge and isometry equivariance of any module on any atlas.
+
+Both run the module in eval mode, in ``dtype`` (float64 by default), on random input, and
+compare ``module(T x)`` with ``T module(x)``. The error is measured relative to the output's
+largest magnitude and must stay below a dtype-aware tolerance (``tolerance(dtype)``).
+Both return the worst error seen, so that tests can report it.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Iterable, Sequence
+
+import torch
+from torch import nn
+
+from .atlas import Atlas
+from .isometry import Isometry
+from .nn.padding import AtlasModule
+from .representations import FieldType
+
+__all__ = ["assert_gauge_equivariant", "assert_isometry_equivariant", "tolerance", "relative_error"]
+
+_TOLERANCE = {torch.float64: 1e-10, torch.float32: 1e-4, torch.bfloat16: 5e-2, torch.float16: 1e-2}
+
+
+def tolerance(dtype: torch.dtype) -> float:
+    """Default relative tolerance of the equivariance checks for a dtype."""
+    return _TOLERANCE[dtype]
+
+
+def relative_error(actual: torch.Tensor, expected: torch.Tensor) -> float:
+    """``max |actual - expected| / max |expected|``."""
+    if actual.shape != expected.shape:
+        raise AssertionError(f"shapes differ: {tuple(actual.shape)} vs {tuple(expected.shape)}")
+    scale = expected.abs().max().clamp_min(torch.finfo(expected.dtype).tiny)
+    return float((actual - expected).abs().max() / scale)
+
+
+def _field_types(module: nn.Module, in_type, out_type) -> tuple[FieldType, FieldType | None]:
+    def find(mod, attr, children):
+        if hasattr(mod, attr):
+            return getattr(mod, attr)
+        for child in children(mod):
+            found = find(child, attr, children)
+            if found is not None:
+                return found
+        return None
+
+    in_type = in_type or find(module, "in_type", lambda m: list(m.children()))
+    out_type = out_type or find(module, "out_type", lambda m: list(m.children())[::-1])
+    if in_type is None:
+        raise ValueError("cannot tell the module's input field type: pass in_type=...")
+    return in_type, out_type
+
+
+def _atlas_for(atlas: Atlas, output: torch.Tensor) -> Atlas | None:
+    """The atlas (same charts and gluings) at the resolution of ``output``; None for invariant outputs."""
+    if output.dim() == 2:
+        return None
+    spatial = tuple(output.shape[2:])
+    chart_shape = spatial[-2:]
+    if (atlas.num_charts == 1 and len(spatial) != 2) or (atlas.num_charts > 1 and spatial[0] != atlas.num_charts):
+        raise AssertionError(f"output spatial shape {spatial} does not fit the atlas {atlas!r}")
+    return atlas.with_chart_shape(chart_shape)
+
+
+def _prepare(module: nn.Module, dtype: torch.dtype) -> nn.Module:
+    return copy.deepcopy(module).to(dtype).eval()
+
+
+def _check(err: float, tol: float, what: str) -> None:
+    if not err <= tol:
+        raise AssertionError(f"{what}: relative error {err:.3e} exceeds tolerance {tol:.1e}")
+
+
+@torch.no_grad()
+def assert_gauge_equivariant(
+    module: nn.Module,
+    atlas: Atlas,
+    in_type: FieldType | None = None,
+    out_type: FieldType | None = None,
+    *,
+    gauges: Iterable[Sequence[int]] | None = None,
+    trials: int = 3,
+    batch_size: int = 2,
+    dtype: torch.dtype = torch.float64,
+    tol: float | None = None,
+    seed: int = 0,
+) -> float:
+    """Check ``module(γ x) = γ module(x)`` for gauge transforms γ that re-orient every chart.
+
+    γ picks one element ``g_c`` per chart (random shape-preserving ones unless ``gauges``
+    is given); it acts on fields by ``f_c(y) -> ρ(g_c) f_c(g_c⁻¹ y)``. The transformed input is
+    fed to a copy of the module bound to the re-oriented atlas (its gluings re-labelled, its
+    transition elements ``g_a t g_b⁻¹``). Outputs without spatial axes must be invariant.
+    """
+    in_type, out_type = _field_types(module, in_type, out_type)
+    tol = tolerance(dtype) if tol is None else tol
+    generator = torch.Generator().manual_seed(seed)
+    if gauges is None:
+        allowed = atlas.shape_preserving_elements()
+        gauges = [
+            [allowed[int(i)] for i in torch.randint(len(allowed), (atlas.num_charts,), generator=generator)]
+            for _ in range(trials)
+        ]
+    net = _prepare(module, dtype)
+    worst = 0.0
+    for gauge in gauges:
+        x = torch.randn(batch_size, in_type.size, *atlas.shape, generator=generator, dtype=dtype)
+        y = net(x)
+        moved = copy.deepcopy(net)
+        for sub in moved.modules():
+            if isinstance(sub, AtlasModule):
+                sub.rebind(sub.atlas.reoriented(gauge))
+        y_moved = moved(atlas.gauge_transform(gauge).apply(x, in_type))
+        out_atlas = _atlas_for(atlas, y)
+        if out_atlas is None:
+            expected = y
+        else:
+            if out_type is None:
+                raise ValueError("cannot tell the module's output field type: pass out_type=...")
+            expected = out_atlas.gauge_transform(gauge).apply(y, out_type)
+        err = relative_error(y_moved, expected)
+        _check(err, tol, f"gauge transform {list(gauge)} of {type(module).__name__}")
+        worst = max(worst, err)
+    return worst
+
+
+@torch.no_grad()
+def assert_isometry_equivariant(
+    module: nn.Module,
+    atlas: Atlas,
+    isometries: Iterable[Isometry],
+    in_type: FieldType | None = None,
+    out_type: FieldType | None = None,
+    *,
+    batch_size: int = 2,
+    dtype: torch.dtype = torch.float64,
+    tol: float | None = None,
+    seed: int = 0,
+) -> float:
+    """Check ``module(φ x) = φ module(x)`` for every isometry φ (at the input's and the output's resolution).
+
+    Outputs without spatial axes must be invariant.
+    """
+    in_type, out_type = _field_types(module, in_type, out_type)
+    tol = tolerance(dtype) if tol is None else tol
+    generator = torch.Generator().manual_seed(seed)
+    net = _prepare(module, dtype)
+    x = torch.randn(batch_size, in_type.size, *atlas.shape, generator=generator, dtype=dtype)
+    y = net(x)
+    out_atlas = _atlas_for(atlas, y)
+    worst = 0.0
+    for iso in isometries:
+        y_moved = net(iso.field_map(atlas).apply(x, in_type))
+        if out_atlas is None:
+            expected = y
+        else:
+            if out_type is None:
+                raise ValueError("cannot tell the module's output field type: pass out_type=...")
+            expected = iso.field_map(out_atlas).apply(y, out_type)
+        err = relative_error(y_moved, expected)
+        _check(err, tol, f"isometry {iso!r} of {type(module).__name__}")
+        worst = max(worst, err)
+    return worst
