@@ -9,7 +9,7 @@ checks in ``gaugecnn.testing``.
 from .atlas import Atlas, Gluing
 from .fieldmap import FieldMap
 from .groups import StructureGroup, cyclic_group, dihedral_group, flip_group, trivial_group
-from .isometry import Isometry
+from .isometry import ChartRotation, Isometry, Translation
 from .kernels import bias_basis, kernel_basis
 from .representations import (
     FieldType,
@@ -27,11 +27,13 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Atlas",
+    "ChartRotation",
     "FieldMap",
     "FieldType",
     "Gluing",
     "Isometry",
     "Representation",
+    "Translation",
     "StructureGroup",
     "bias_basis",
     "cyclic_group",

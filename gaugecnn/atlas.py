@@ -256,6 +256,21 @@ class Atlas:
             found.add((c, i2, j2, self.group.mul(t, crossing.element)))
         return found.pop() if len(found) == 1 else None
 
+    def _resolved_map(self, target_grid: tuple[int, int, int], position) -> FieldMap:
+        """FieldMap whose pixel ``(c, i, j)`` takes the point ``position(i, j)`` of chart ``c``, resolved through the gluings."""
+        n, h, w = self.grid
+        source = np.full(target_grid, -1, dtype=np.int64)
+        element = np.zeros(target_grid, dtype=np.int64)
+        for ci, chart in enumerate(self.charts):
+            for i in range(target_grid[1]):
+                for j in range(target_grid[2]):
+                    found = self._resolve(chart, np.array(position(i, j)))
+                    if found is not None:
+                        c, i2, j2, t = found
+                        source[ci, i, j] = (self._chart_index[c] * h + i2) * w + j2
+                        element[ci, i, j] = self.group.inv(t)
+        return FieldMap(self.group, self.grid, target_grid, source, element)
+
     def padding_map(self, halo: int | tuple[int, int]) -> FieldMap:
         """Transport padding: each chart grown by ``halo`` pixels (rows, columns) on every side.
 
@@ -267,22 +282,21 @@ class Atlas:
         key = ("pad", ph, pw)
         if key not in self._maps:
             n, h, w = self.grid
-            hp, wp = h + 2 * ph, w + 2 * pw
-            source = np.full((n, hp, wp), -1, dtype=np.int64)
-            element = np.zeros((n, hp, wp), dtype=np.int64)
-            interior = np.arange(n * h * w).reshape(n, h, w)
-            source[:, ph : ph + h, pw : pw + w] = interior
-            for ci, chart in enumerate(self.charts):
-                for i in range(hp):
-                    for j in range(wp):
-                        if ph <= i < ph + h and pw <= j < pw + w:
-                            continue
-                        found = self._resolve(chart, np.array([i - ph, j - pw]))
-                        if found is not None:
-                            c, i2, j2, t = found
-                            source[ci, i, j] = interior[self._chart_index[c], i2, j2]
-                            element[ci, i, j] = self.group.inv(t)
-            self._maps[key] = FieldMap(self.group, self.grid, (n, hp, wp), source, element)
+            self._maps[key] = self._resolved_map((n, h + 2 * ph, w + 2 * pw), lambda i, j: (i - ph, j - pw))
+        return self._maps[key]
+
+    def translation(self, offset: tuple[int, int]) -> FieldMap:
+        """Move fields by ``offset = (dy, dx)`` pixels in chart coordinates, carried through the gluings.
+
+        Pixel ``y`` of chart ``c`` takes the feature at ``y - offset``, found by crossing edges
+        as for transport padding. Whether this is an isometry depends on the atlas (a shift
+        along a Möbius strip or a torus is; on a bounded chart pixels leave through the
+        boundary and become zero). Cached per atlas.
+        """
+        dy, dx = int(offset[0]), int(offset[1])
+        key = ("translate", dy, dx)
+        if key not in self._maps:
+            self._maps[key] = self._resolved_map(self.grid, lambda i, j: (i - dy, j - dx))
         return self._maps[key]
 
     @cached_property

@@ -1,5 +1,8 @@
 """Manifolds built from the gaugecnn core: each is an Atlas plus its isometries."""
 
-from .mobius import MobiusShift, MobiusStrip
+from .cube_sphere import CubeRotation, CubeSphere
+from .flat import Cylinder, KleinBottle, Torus
+from .mobius import MobiusStrip
+from .plane import Plane
 
-__all__ = ["MobiusStrip", "MobiusShift"]
+__all__ = ["CubeRotation", "CubeSphere", "Cylinder", "KleinBottle", "MobiusStrip", "Plane", "Torus"]

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from gaugecnn.atlas import Atlas
-from gaugecnn.fieldmap import FieldMap
 from gaugecnn.groups import StructureGroup, flip_group
-from gaugecnn.isometry import Isometry
+from gaugecnn.isometry import Translation
 
-__all__ = ["MobiusStrip", "MobiusShift"]
+__all__ = ["MobiusStrip"]
 
 
 class MobiusStrip(Atlas):
@@ -34,43 +31,14 @@ class MobiusStrip(Atlas):
         super().__init__(group or flip_group(), (width, length), 1, [(0, "left", 0, "right", True)])
         self.width, self.length = width, length
 
-    def shift(self, s: int) -> "MobiusShift":
+    def shift(self, s: int) -> Translation:
         """The isometry moving everything ``s`` pixels along the band (at this resolution)."""
-        return MobiusShift(s, self.length)
+        return Translation((0, s), self.chart_shape, period=(0, 2 * self.length))
 
-    def isometries(self, step: int = 1) -> list["MobiusShift"]:
+    def isometries(self, step: int = 1) -> list[Translation]:
         """All shifts ``0, step, ..., 2 L - step``: the isometries that map pixels to pixels."""
         return [self.shift(s) for s in range(0, 2 * self.length, step)]
 
     def __repr__(self) -> str:
         return f"MobiusStrip(width={self.width}, length={self.length}, group={self.group.name})"
 
-
-class MobiusShift(Isometry):
-    """Shift along a Möbius strip by ``shift`` pixels of a strip of length ``length``.
-
-    On an atlas of another resolution it shifts by the same fraction of the length,
-    ``shift * L' / length`` pixels, which must be a whole number.
-    """
-
-    def __init__(self, shift: int, length: int):
-        self.shift, self.length = shift % (2 * length), length
-        self.name = f"shift({shift} of {length})"
-
-    def field_map(self, atlas: Atlas) -> FieldMap:
-        if atlas.num_charts != 1 or len(atlas.gluings) != 1:
-            raise ValueError(f"a Möbius shift acts on a one-chart Möbius atlas, not {atlas!r}")
-        width, length = atlas.chart_shape
-        if (self.shift * length) % self.length:
-            raise ValueError(f"{self.name} moves {self.shift * length / self.length} pixels at length {length}")
-        s = self.shift * length // self.length
-        # the double cover has 2L columns; column m >= L is column m - L seen upside down
-        twist = atlas.transition(atlas.gluings[0])
-        i, j = np.meshgrid(np.arange(width), np.arange(length), indexing="ij")
-        m = (j - s) % (2 * length)
-        upside_down = m >= length
-        rows = np.where(upside_down, width - 1 - i, i)
-        cols = np.where(upside_down, m - length, m)
-        source = (rows * length + cols)[None]
-        element = np.where(upside_down, twist, 0)[None]
-        return FieldMap(atlas.group, atlas.grid, atlas.grid, source, element)

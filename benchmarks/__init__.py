@@ -1,0 +1,1 @@
+"""Benchmarks: Möbius MNIST (``python -m benchmarks.mobius_mnist``)."""

@@ -1,0 +1,173 @@
+"""Training one Möbius MNIST run: resumable, deterministic on CPU, one JSON line per finished run."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import random
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+import gaugecnn
+from manifolds import MobiusStrip
+
+from .data import MobiusMNIST
+from .models import build_model, count_parameters
+
+__all__ = ["TrainConfig", "run_one", "finished_runs", "RESULTS_FILE"]
+
+RESULTS_FILE = "results.jsonl"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """The protocol; defaults are the paper's."""
+
+    epochs: int = 20
+    train_size: int = 12000
+    test_size: int = 10000
+    batch_size: int = 128
+    lr: float = 5e-3
+    weight_decay: float = 1e-6
+    lr_step: int = 4
+    lr_gamma: float = 0.5
+    data_seed: int = 0
+
+    def matches(self, record: dict) -> bool:
+        return all(record.get(k) == v for k, v in asdict(self).items())
+
+
+def finished_runs(out_dir: Path) -> list[dict]:
+    path = Path(out_dir) / RESULTS_FILE
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _rng_state() -> dict:
+    state = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict) -> None:
+    torch.set_rng_state(state["torch"])
+    np.random.set_state(state["numpy"])
+    random.setstate(state["python"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _atomic_save(obj, path: Path) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+@torch.no_grad()
+def _test_error(model, images: torch.Tensor, labels: torch.Tensor, device, batch_size: int = 500) -> float:
+    model.eval()
+    wrong = 0
+    for start in range(0, len(labels), batch_size):
+        logits = model(images[start : start + batch_size].to(device))
+        wrong += int((logits.argmax(1).cpu() != labels[start : start + batch_size]).sum())
+    return 100.0 * wrong / len(labels)
+
+
+def run_one(
+    model_name: str,
+    train_mode: str,
+    seed: int,
+    config: TrainConfig,
+    data: dict[str, MobiusMNIST],
+    out_dir: Path,
+    device: torch.device,
+    progress: bool = True,
+    on_epoch_end: Callable[[int], None] | None = None,
+) -> dict:
+    """Train and evaluate one model; resume from its checkpoint if one exists. Returns the result record."""
+    out_dir = Path(out_dir)
+    ckpt_dir = out_dir / "checkpoints"
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    ckpt = ckpt_dir / f"{model_name}_{train_mode}_seed{seed}_e{config.epochs}_n{config.train_size}.pt"
+
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    random.seed(seed)
+    model = build_model(model_name, MobiusStrip(28, 28)).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=config.lr_step, gamma=config.lr_gamma)
+    shuffle = torch.Generator().manual_seed(seed)
+    first_epoch, elapsed = 0, 0.0
+    if ckpt.exists():
+        state = torch.load(ckpt, map_location=device, weights_only=False)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        shuffle.set_state(state["shuffle"])
+        _set_rng_state(state["rng"])
+        first_epoch, elapsed = state["epoch"], state["elapsed"]
+        tqdm.write(f"resuming {model_name} ({train_mode}, seed {seed}) after epoch {first_epoch}")
+
+    train = data["train"]
+    images = (train.shifted if train_mode == "shifted" else train.centered)[: config.train_size]
+    labels = train.labels[: config.train_size]
+    steps = len(labels) // config.batch_size
+    if steps == 0:
+        raise ValueError(f"train size {len(labels)} is smaller than one batch ({config.batch_size})")
+    for epoch in range(first_epoch, config.epochs):
+        start = time.perf_counter()
+        model.train()
+        order = torch.randperm(len(labels), generator=shuffle)
+        bar = tqdm(range(steps), desc=f"{model_name} {train_mode} s{seed} epoch {epoch + 1}/{config.epochs}",
+                   disable=not progress, leave=False)
+        for step in bar:
+            idx = order[step * config.batch_size : (step + 1) * config.batch_size]
+            optimizer.zero_grad(set_to_none=True)
+            loss = F.cross_entropy(model(images[idx].to(device)), labels[idx].to(device))
+            loss.backward()
+            optimizer.step()
+            bar.set_postfix(loss=f"{loss.item():.3f}")
+        scheduler.step()
+        elapsed += time.perf_counter() - start
+        _atomic_save(
+            {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+             "shuffle": shuffle.get_state(), "rng": _rng_state(), "epoch": epoch + 1, "elapsed": elapsed},
+            ckpt,
+        )
+        if on_epoch_end is not None:
+            on_epoch_end(epoch + 1)
+
+    test = data["test"]
+    start = time.perf_counter()
+    n = config.test_size
+    record = {
+        "model": model_name,
+        "train_mode": train_mode,
+        "seed": seed,
+        **asdict(config),
+        "test_error_shifted": _test_error(model, test.shifted[:n], test.labels[:n], device),
+        "test_error_centered": _test_error(model, test.centered[:n], test.labels[:n], device),
+        "params": count_parameters(model),
+        "wall_time_s": round(elapsed + time.perf_counter() - start, 1),
+        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)",
+        "gaugecnn_version": gaugecnn.__version__,
+        "torch_version": torch.__version__,
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    models_dir = out_dir / "models"
+    models_dir.mkdir(exist_ok=True)
+    torch.save(model.state_dict(), models_dir / ckpt.name)
+    with open(out_dir / RESULTS_FILE, "a") as f:
+        f.write(json.dumps(record) + "\n")
+    ckpt.unlink()
+    return record

@@ -1,0 +1,128 @@
+"""The cube sphere: the surface of a cube, six n x n charts, a curved multi-chart atlas."""
+
+from __future__ import annotations
+
+from itertools import permutations, product
+
+import numpy as np
+
+from gaugecnn.atlas import Atlas, Gluing
+from gaugecnn.fieldmap import FieldMap
+from gaugecnn.groups import StructureGroup, cyclic_group
+from gaugecnn.isometry import Isometry
+
+__all__ = ["CubeSphere", "CubeRotation"]
+
+_AXES = {"+x": (1, 0, 0), "-x": (-1, 0, 0), "+y": (0, 1, 0), "-y": (0, -1, 0), "+z": (0, 0, 1), "-z": (0, 0, -1)}
+
+
+def _face_frames() -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per face: outward normal N, row direction R, column direction C with R x C = N (one orientation)."""
+    frames = {}
+    for name, normal in _AXES.items():
+        n = np.array(normal)
+        r = np.array((1, 0, 0)) if n[2] else np.array((0, 0, -1))
+        frames[name] = (n, r, np.cross(n, r))
+    return frames
+
+
+_FRAMES = _face_frames()
+# each edge's outward direction and walking direction, in terms of the face's R and C
+_EDGE = {"top": (-1, "R", "C"), "bottom": (1, "R", "C"), "left": (-1, "C", "R"), "right": (1, "C", "R")}
+
+
+def _edge_vectors(face: str, edge: str) -> tuple[np.ndarray, np.ndarray]:
+    _, r, c = _FRAMES[face]
+    sign, out_axis, along_axis = _EDGE[edge]
+    vec = {"R": r, "C": c}
+    return sign * vec[out_axis], vec[along_axis]
+
+
+def _gluings() -> list[Gluing]:
+    gluings, seen = [], set()
+    for face, edge in product(_FRAMES, _EDGE):
+        if (face, edge) in seen:
+            continue
+        outward, along = _edge_vectors(face, edge)
+        other = next(f for f, (n, _, _) in _FRAMES.items() if np.array_equal(n, outward))
+        other_edge = next(e for e in _EDGE if np.array_equal(_edge_vectors(other, e)[0], _FRAMES[face][0]))
+        reversed_ = int(along @ _edge_vectors(other, other_edge)[1]) < 0
+        gluings.append(Gluing(face, edge, other, other_edge, reversed_))
+        seen |= {(face, edge), (other, other_edge)}
+    return gluings
+
+
+class CubeSphere(Atlas):
+    """The surface of the cube ``[-1, 1]^3``: six ``n x n`` faces named ``+x, -x, +y, -y, +z, -z``.
+
+    Each face's frame (rows along R, columns along C) is right-handed about its outward
+    normal, so every transition is a rotation by a multiple of 90 degrees (structure group
+    ``C4``, the default, or ``D4``), derived by the atlas from which edges meet. At the eight
+    vertices three faces meet: a halo corner there has no unique source and stays zero,
+    a rule that every rotation of the cube respects.
+
+    Isometries: the 24 rotations of the cube (48 with reflections when the group has them),
+    exact permutations of pixels with a gauge element per pixel.
+
+    >>> cube = CubeSphere(4)
+    >>> cube.shape, cube.euler_characteristic, cube.is_orientable, len(cube.isometries())
+    ((6, 4, 4), 2, True, 24)
+    """
+
+    def __init__(self, n: int = 16, group: StructureGroup | None = None):
+        super().__init__(group or cyclic_group(4), (n, n), list(_FRAMES), _gluings())
+        self.n = n
+
+    def isometries(self) -> list["CubeRotation"]:
+        """All symmetries of the cube whose frame changes lie in the group."""
+        out = []
+        for perm in permutations(range(3)):
+            for signs in product((1, -1), repeat=3):
+                q = np.zeros((3, 3), dtype=np.int64)
+                q[np.arange(3), perm] = signs
+                if round(np.linalg.det(q)) > 0 or self.group.has_reflections:
+                    out.append(CubeRotation(q))
+        return out
+
+    def __repr__(self) -> str:
+        return f"CubeSphere(n={self.n}, group={self.group.name})"
+
+
+class CubeRotation(Isometry):
+    """A symmetry ``Q`` (3x3 signed permutation) of the cube acting on fields on a CubeSphere atlas.
+
+    The pixel at ``p`` moves to ``Q p``; its feature, pushed forward by ``Q``, is expressed in
+    the target face's frame by the 2x2 matrix ``M = [R', C']ᵀ Q [R, C]``, a group element.
+    """
+
+    def __init__(self, matrix: np.ndarray):
+        self.matrix = np.asarray(matrix, dtype=np.int64)
+        self.name = f"cube symmetry {self.matrix.tolist()}"
+
+    def field_map(self, atlas: Atlas) -> FieldMap:
+        if set(atlas.charts) != set(_FRAMES) or atlas.chart_shape[0] != atlas.chart_shape[1]:
+            raise ValueError(f"a cube symmetry acts on a CubeSphere atlas, not on {atlas!r}")
+        n = atlas.chart_shape[0]
+        index = {c: k for k, c in enumerate(atlas.charts)}
+        q_inv = self.matrix.T
+        source = np.empty(atlas.grid, dtype=np.int64)
+        element = np.empty(atlas.grid, dtype=np.int64)
+        # doubled coordinates keep pixel centres integral: u = 2i + 1 - n in (-n, n)
+        ii, jj = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+        for target, (nt, rt, ct) in _FRAMES.items():
+            points = n * nt[:, None, None] + np.einsum("a,ij->aij", rt, 2 * ii + 1 - n) + np.einsum("a,ij->aij", ct, 2 * jj + 1 - n)
+            back = np.einsum("ab,bij->aij", q_inv, points)
+            src = next(f for f, (nf, _, _) in _FRAMES.items() if np.array_equal(nf, q_inv @ nt))
+            _, rs, cs = _FRAMES[src]
+            si = (np.einsum("a,aij->ij", rs, back) + n - 1) // 2
+            sj = (np.einsum("a,aij->ij", cs, back) + n - 1) // 2
+            frame_change = np.array([[rt @ self.matrix @ rs, rt @ self.matrix @ cs], [ct @ self.matrix @ rs, ct @ self.matrix @ cs]])
+            g = atlas.group.element(frame_change)
+            if g is None:
+                raise ValueError(
+                    f"{self.name} changes frames by {frame_change.tolist()}, which is not in {atlas.group.name}; "
+                    "use a group with reflections (D4) for the cube's reflections"
+                )
+            source[index[target]] = (index[src] * n + si) * n + sj
+            element[index[target]] = g
+        return FieldMap(atlas.group, atlas.grid, atlas.grid, source, element)

@@ -1,0 +1,97 @@
+"""Flat manifolds from one rectangular chart: cylinder, torus, Klein bottle."""
+
+from __future__ import annotations
+
+from itertools import product
+
+from gaugecnn.atlas import Atlas
+from gaugecnn.groups import StructureGroup, flip_group, trivial_group
+from gaugecnn.isometry import Translation
+
+__all__ = ["Cylinder", "Torus", "KleinBottle"]
+
+
+class Cylinder(Atlas):
+    """A ``height x length`` band whose left and right edges are glued straight.
+
+    Walking off the right end you come back in at the left end, the same way up; the top
+    and bottom rows are its two boundary circles. Transitions are trivial. Isometries:
+    shifts along the band (period ``length``).
+
+    >>> Cylinder(4, 6).is_orientable, Cylinder(4, 6).euler_characteristic
+    (True, 0)
+    """
+
+    def __init__(self, height: int = 28, length: int = 28, group: StructureGroup | None = None):
+        super().__init__(group or trivial_group(), (height, length), 1, [(0, "left", 0, "right", False)])
+
+    def shift(self, s: int) -> Translation:
+        return Translation((0, s), self.chart_shape, period=(0, self.chart_shape[1]))
+
+    def isometries(self) -> list[Translation]:
+        return [self.shift(s) for s in range(self.chart_shape[1])]
+
+    def __repr__(self) -> str:
+        return f"Cylinder(height={self.chart_shape[0]}, length={self.chart_shape[1]}, group={self.group.name})"
+
+
+class Torus(Atlas):
+    """A ``height x width`` chart with both pairs of opposite edges glued straight.
+
+    Isometries: shifts by ``(dy, dx)`` (periods ``height`` and ``width``); the halo corners
+    are filled from the diagonally opposite corner.
+
+    >>> Torus(4, 6).euler_characteristic
+    0
+    """
+
+    def __init__(self, height: int = 28, width: int = 28, group: StructureGroup | None = None):
+        super().__init__(
+            group or trivial_group(), (height, width), 1,
+            [(0, "left", 0, "right", False), (0, "top", 0, "bottom", False)],
+        )
+
+    def shift(self, dy: int, dx: int) -> Translation:
+        return Translation((dy, dx), self.chart_shape, period=self.chart_shape)
+
+    def isometries(self) -> list[Translation]:
+        h, w = self.chart_shape
+        return [self.shift(dy, dx) for dy, dx in product(range(h), range(w))]
+
+    def __repr__(self) -> str:
+        return f"Torus(height={self.chart_shape[0]}, width={self.chart_shape[1]}, group={self.group.name})"
+
+
+class KleinBottle(Atlas):
+    """A ``height x length`` chart: left and right glued reversed (the twist), top and bottom straight.
+
+    Going around the length brings you back upside down (the transition is the flip, so
+    the group must contain it); going around the height brings you back as you were.
+    Isometries: shifts along the length (period ``2 length``; crossing the twist reflects,
+    as on the Möbius strip) combined with shifts across it by 0 or ``height / 2`` (the only
+    ones that commute with the twist).
+
+    >>> k = KleinBottle(4, 6)
+    >>> k.is_orientable, k.euler_characteristic, len(k.isometries())
+    (False, 0, 24)
+    """
+
+    def __init__(self, height: int = 28, length: int = 28, group: StructureGroup | None = None):
+        super().__init__(
+            group or flip_group(), (height, length), 1,
+            [(0, "left", 0, "right", True), (0, "top", 0, "bottom", False)],
+        )
+
+    def shift(self, dy: int, dx: int) -> Translation:
+        h, length = self.chart_shape
+        if (2 * dy) % h:
+            raise ValueError(f"a shift of {dy} rows does not commute with the twist; use 0 or height/2 = {h / 2}")
+        return Translation((dy, dx), self.chart_shape, period=(h, 2 * length))
+
+    def isometries(self) -> list[Translation]:
+        h, length = self.chart_shape
+        rows = (0, h // 2) if h % 2 == 0 else (0,)
+        return [self.shift(dy, dx) for dy, dx in product(rows, range(2 * length))]
+
+    def __repr__(self) -> str:
+        return f"KleinBottle(height={self.chart_shape[0]}, length={self.chart_shape[1]}, group={self.group.name})"

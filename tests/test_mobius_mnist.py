@@ -1,0 +1,140 @@
+"""The Möbius MNIST benchmark: parameter counts, the quick preset end to end, and exact resumption."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from benchmarks.mobius_mnist.cli import main
+from benchmarks.mobius_mnist.data import load_mobius_mnist, mobius_shift
+from benchmarks.mobius_mnist.models import MODELS, build_model, count_parameters
+from manifolds import MobiusStrip
+
+# the reference implementation's parameter counts (Weiler et al. 2021, Table 4 / its code)
+REFERENCE_PARAMS = {
+    "cnn_channels": 1501162,
+    "cnn_params": 832190,
+    "gauge_scalar": 901962,
+    "gauge_signflip": 819962,
+    "gauge_regular": 751914,
+    "gauge_irreps": 752162,
+    "gauge_mixed": 752038,
+}
+
+SHARED_DATA = Path(os.environ.get("GAUGECNN_TEST_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+needs_mnist = pytest.mark.skipif(
+    not (SHARED_DATA / "MNIST" / "raw").is_dir(), reason=f"no MNIST .gz files under {SHARED_DATA}/MNIST/raw"
+)
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("gaugecnn-cache")
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_parameter_counts_match_reference(name):
+    assert count_parameters(build_model(name, MobiusStrip(28, 28))) == REFERENCE_PARAMS[name]
+
+
+def test_every_model_classifies_a_batch():
+    x = torch.rand(3, 1, 28, 28)
+    for name in MODELS:
+        model = build_model(name, MobiusStrip(28, 28)).eval()
+        assert model(x).shape == (3, 10)
+
+
+def test_shift_by_twice_the_length_is_identity_and_by_length_reflects():
+    images = torch.rand(4, 1, 28, 28)
+    assert torch.equal(mobius_shift(images, torch.full((4,), 0)), images)
+    assert torch.equal(mobius_shift(images, torch.full((4,), 28)), images.flip(2))
+    once = mobius_shift(images, torch.full((4,), 17))
+    assert torch.equal(mobius_shift(once, torch.full((4,), 39)), images)
+
+
+@needs_mnist
+def test_data_is_cached_with_checksum_and_rebuilt_when_corrupt(cache_dir, capsys):
+    data = load_mobius_mnist(cache_dir, SHARED_DATA, train_size=200, seed=0)
+    train = data["train"]
+    assert train.centered.shape == (200, 1, 28, 28) and data["test"].labels.shape == (10000,)
+    assert 0.0 <= float(train.centered.min()) and float(train.centered.max()) <= 1.0
+    assert torch.equal(train.shifted, mobius_shift(train.centered, train.shifts))
+    capsys.readouterr()
+    again = load_mobius_mnist(cache_dir, SHARED_DATA, train_size=200, seed=0)
+    assert "generating" not in capsys.readouterr().out
+    assert torch.equal(again["train"].shifted, train.shifted)
+    # corrupt the cached arrays: the loader must notice and rebuild
+    npz = cache_dir / "mobius_mnist_train200_seed0.npz"
+    with np.load(npz) as f:
+        arrays = {k: f[k] for k in f.files}
+    arrays["train_labels"][0] = (arrays["train_labels"][0] + 1) % 10
+    np.savez(npz, **arrays)
+    rebuilt = load_mobius_mnist(cache_dir, SHARED_DATA, train_size=200, seed=0)
+    assert "fails its checksum" in capsys.readouterr().out
+    assert torch.equal(rebuilt["train"].labels, train.labels)
+
+
+def test_missing_data_root_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="MNIST/raw"):
+        load_mobius_mnist(tmp_path / "cache", tmp_path / "nowhere", train_size=10)
+
+
+def _records(out: Path) -> list[dict]:
+    return [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+
+
+@needs_mnist
+def test_quick_preset_end_to_end(cache_dir, tmp_path, capsys):
+    out = tmp_path / "out"
+    argv = ["--quick", "--model", "gauge_signflip,cnn_params", "--data-root", str(SHARED_DATA),
+            "--cache-dir", str(cache_dir), "--out", str(out), "--no-progress", "--threads", "2"]
+    assert main(argv) == 0
+    records = _records(out)
+    assert {(r["model"], r["train_mode"]) for r in records} == {
+        (m, mode) for m in ("gauge_signflip", "cnn_params") for mode in ("shifted", "centered")
+    }
+    for r in records:
+        assert r["epochs"] == 1 and r["train_size"] == 384 and r["test_size"] == 500
+        assert r["params"] == REFERENCE_PARAMS[r["model"]]
+        for key in ("test_error_shifted", "test_error_centered"):
+            assert 0.0 <= r[key] <= 100.0
+        assert r["wall_time_s"] > 0 and r["device"].startswith("cpu") and r["gaugecnn_version"]
+    table = (out / "table.md").read_text()
+    assert "| gauge_signflip | 819962 | 819962 |" in table and "| cnn_params | 832190 | 832190 |" in table
+    assert "4.27 ± 0.24" in table  # the paper's figure beside ours
+    assert list((out / "checkpoints").iterdir()) == []
+    # a second identical command skips the finished runs
+    capsys.readouterr()
+    assert main(argv) == 0
+    assert capsys.readouterr().out.count("skip") == 4
+    assert len(_records(out)) == 4
+
+
+@needs_mnist
+def test_interrupted_run_resumes_to_the_same_result(cache_dir, tmp_path):
+    argv = ["--quick", "--epochs", "2", "--model", "gauge_mixed", "--train-mode", "shifted",
+            "--data-root", str(SHARED_DATA), "--cache-dir", str(cache_dir), "--no-progress", "--threads", "1"]
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    assert main(argv + ["--out", str(straight)]) == 0
+
+    def interrupt(epoch):
+        if epoch == 1:
+            raise KeyboardInterrupt
+
+    assert main(argv + ["--out", str(resumed)], on_epoch_end=interrupt) == 130
+    assert not (resumed / "results.jsonl").exists()
+    assert len(list((resumed / "checkpoints").iterdir())) == 1
+    assert main(argv + ["--out", str(resumed)]) == 0
+
+    a, b = _records(straight)[0], _records(resumed)[0]
+    assert (a["test_error_shifted"], a["test_error_centered"]) == (b["test_error_shifted"], b["test_error_centered"])
+    weights_a = torch.load(next((straight / "models").iterdir()))
+    weights_b = torch.load(next((resumed / "models").iterdir()))
+    assert weights_a.keys() == weights_b.keys()
+    for key in weights_a:
+        assert torch.equal(weights_a[key], weights_b[key]), key
