@@ -1,5 +1,6 @@
 """Gauge-equivariant layers on atlases; they work on plain tensors ``(batch, channels, *atlas.shape)``."""
 
+from .batchnorm import FieldBatchNorm
 from .conv import ConventionalConv, GaugeConv
 from .nonlinearities import ELU, FieldNonlinearity, ReLU
 from .padding import AtlasModule, TransportPad
@@ -9,6 +10,7 @@ __all__ = [
     "AtlasModule",
     "ConventionalConv",
     "ELU",
+    "FieldBatchNorm",
     "FieldNonlinearity",
     "GaugeConv",
     "GaugePool",

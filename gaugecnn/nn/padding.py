@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from ..atlas import Atlas
+from ..fieldmap import FieldGather
 from ..representations import FieldType
 
 __all__ = ["AtlasModule", "TransportPad", "check_field"]

@@ -17,10 +17,12 @@ __all__ = ["GaugePool", "GroupPool", "GlobalPool"]
 
 
 class GaugePool(AtlasModule):
-    """Stride-2 max pooling of fields: per channel for permutation fields, by norm for the others.
+    """Stride-2 pooling of fields, ``mode="max"`` (default) or ``"avg"``.
 
-    Norm pooling keeps, in each window, the whole vector of largest norm ``|v|`` (for a
-    sign-flip field: the value of largest absolute value, with its sign).
+    Max pooling is per channel for permutation fields and by norm for the others: each
+    window keeps its whole vector of largest norm ``|v|`` (for a sign-flip field: the value of
+    largest absolute value, with its sign). Average pooling is linear, so it commutes with
+    every ρ and treats all fields alike.
 
     Odd sizes are handled through the atlas: an odd axis is padded by one pixel on each
     side with transport padding (pixels without a source never win), and the pooling is
@@ -30,8 +32,11 @@ class GaugePool(AtlasModule):
     isometries that move pixels by even amounts.
     """
 
-    def __init__(self, atlas: Atlas, field_type: FieldType):
+    def __init__(self, atlas: Atlas, field_type: FieldType, mode: str = "max"):
         super().__init__(atlas)
+        if mode not in ("max", "avg"):
+            raise ValueError(f"GaugePool mode must be 'max' or 'avg', got {mode!r}")
+        self.mode = mode
         self.in_type = self.out_type = field_type
         self.out_atlas = atlas.coarsened()
         self.layout = FieldLayout(field_type)
@@ -55,9 +60,10 @@ class GaugePool(AtlasModule):
         self.register_buffer("sym_in", torch.from_numpy(np.stack(forward).reshape(len(elements), -1)), persistent=False)
         self.register_buffer("sym_out", torch.from_numpy(np.stack(backward).reshape(len(elements), -1)), persistent=False)
 
-    @staticmethod
-    def _pool(x: torch.Tensor, score: torch.Tensor | None) -> torch.Tensor:
+    def _pool(self, x: torch.Tensor, score: torch.Tensor | None) -> torch.Tensor:
         """Window-wise argmax of ``score`` with values taken from ``x`` (plain max if no score)."""
+        if self.mode == "avg":
+            return F.avg_pool2d(x, 2, 2)
         if score is None:
             return F.max_pool2d(x, 2, 2)
         pooled, idx = F.max_pool2d(score, 2, 2, return_indices=True)
@@ -68,11 +74,13 @@ class GaugePool(AtlasModule):
         batch, channels = x.shape[:2]
         n, h, w = self.atlas.grid
         if self.halo == (0, 0):
-            score = None if self.layout.all_pointwise else self.layout.channel_norms(x).reshape(batch, channels * n, h, w)
+            plain = self.layout.all_pointwise or self.mode == "avg"
+            score = None if plain else self.layout.channel_norms(x).reshape(batch, channels * n, h, w)
             out = self._pool(x.reshape(batch, channels * n, h, w), score)
         else:
             padded = self.pad(x)
-            score = self.layout.channel_norms(padded).masked_fill(self.missing, float("-inf"))
+            # avg: missing pixels count as zeros; max: they never win
+            score = padded if self.mode == "avg" else self.layout.channel_norms(padded).masked_fill(self.missing, float("-inf"))
             hp, wp = h + 2 * self.halo[0], w + 2 * self.halo[1]
             padded = padded.reshape(batch, channels * n, hp * wp)
             score = score.reshape(batch, channels * n, hp * wp)
@@ -85,7 +93,7 @@ class GaugePool(AtlasModule):
         return out.reshape(batch, channels, *self.out_atlas.shape)
 
     def extra_repr(self) -> str:
-        return f"'{self.in_type}', {self.atlas.chart_shape} -> {self.out_atlas.chart_shape}"
+        return f"'{self.in_type}', {self.mode}, {self.atlas.chart_shape} -> {self.out_atlas.chart_shape}"
 
 
 class GroupPool(nn.Module):

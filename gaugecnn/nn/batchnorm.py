@@ -1,0 +1,73 @@
+"""Batch normalization per field.
+
+Statistics are shared by all channels of a field, averaged over the batch and every pixel
+of every chart, so they are gauge invariant:
+
+- permutation fields (trivial, regular, ...): ``(x - μ) / sqrt(σ² + ε) · w + b`` with one mean
+  ``μ``, variance ``σ²``, weight ``w`` and bias ``b`` per field (a constant vector ``(1, ..., 1)`` is
+  invariant under permutations, so subtracting the mean and adding ``b`` commute with ρ);
+- all other fields (sign-flip, irreps, tangent): ``x / sqrt(E|v|²/d + ε) · w``, no centring and
+  no bias, since such fields have no invariant direction to shift along.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..representations import FieldType
+
+__all__ = ["FieldBatchNorm"]
+
+
+class FieldBatchNorm(nn.Module):
+    """Batch norm with statistics and affine parameters per field.
+
+    Shapes: ``(batch, field_type.size, *spatial) -> same``; any number of spatial axes
+    (none after global pooling). Running statistics are used in eval mode.
+    """
+
+    def __init__(self, field_type: FieldType, eps: float = 1e-5, momentum: float = 0.1, affine: bool = True):
+        super().__init__()
+        self.in_type = self.out_type = field_type
+        self.eps, self.momentum = eps, momentum
+        n_fields = len(field_type)
+        centred = [r.is_permutation for r in field_type.reps]
+        field_of_channel = [f for f, s in enumerate(field_type.slices) for _ in range(s.stop - s.start)]
+        averaging = torch.zeros(n_fields, field_type.size)
+        for f, s in enumerate(field_type.slices):
+            averaging[f, s] = 1.0 / (s.stop - s.start)
+        self.register_buffer("field_of_channel", torch.tensor(field_of_channel, dtype=torch.long), persistent=False)
+        self.register_buffer("averaging", averaging, persistent=False)
+        self.register_buffer("centred", torch.tensor(centred, dtype=torch.bool), persistent=False)
+        self.register_buffer("running_mean", torch.zeros(n_fields))
+        self.register_buffer("running_var", torch.ones(n_fields))
+        self.weight = nn.Parameter(torch.ones(n_fields)) if affine else None
+        self.bias = nn.Parameter(torch.zeros(int(sum(centred)))) if affine and any(centred) else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() < 2 or x.shape[1] != self.in_type.size:
+            raise ValueError(
+                f"FieldBatchNorm expects (batch, {self.in_type.size}, ...) for field type '{self.in_type}', "
+                f"got {tuple(x.shape)}"
+            )
+        dims = [0, *range(2, x.dim())]
+        if self.training:
+            mean = (self.averaging @ x.mean(dims)) * self.centred
+            var = self.averaging @ (x * x).mean(dims) - mean * mean
+            with torch.no_grad():
+                self.running_mean.lerp_(mean.detach(), self.momentum)
+                self.running_var.lerp_(var.detach(), self.momentum)
+        else:
+            mean, var = self.running_mean * self.centred, self.running_var
+        scale = torch.rsqrt(var + self.eps)
+        shift = -mean * scale
+        if self.weight is not None:
+            scale, shift = scale * self.weight, shift * self.weight
+        if self.bias is not None:
+            shift = shift.masked_scatter(self.centred, shift[self.centred] + self.bias)
+        view = (1, -1) + (1,) * (x.dim() - 2)
+        return x * scale[self.field_of_channel].view(view) + shift[self.field_of_channel].view(view)
+
+    def extra_repr(self) -> str:
+        return f"'{self.in_type}', eps={self.eps}, momentum={self.momentum}"
