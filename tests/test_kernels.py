@@ -1,0 +1,255 @@
+"""Steerable kernel and bias bases: constraint, completeness (against brute force), references."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.linalg
+import scipy.sparse
+import scipy.sparse.csgraph
+
+from gaugecnn import (
+    Representation,
+    bias_basis,
+    cyclic_group,
+    dihedral_group,
+    direct_sum,
+    flip_group,
+    irrep,
+    irreps,
+    kernel_basis,
+    regular,
+    sign,
+    tangent,
+    trivial,
+)
+
+GROUPS = {"flip": flip_group, "C2": lambda: cyclic_group(2), "C4": lambda: cyclic_group(4), "D4": lambda: dihedral_group(4)}
+
+
+def reps_of(G):
+    """trivial, sign, regular, tangent and the irreps, without repeats (for C4, irrep(1) is tangent)."""
+    out = {}
+    for r in [trivial(G), sign(G), regular(G), tangent(G), *irreps(G)]:
+        if not any(o.dim == r.dim and np.array_equal(o.matrices, r.matrices) for o in out.values()):
+            out[r.name] = r
+    return out
+
+
+def _cases():
+    for gname, factory in GROUPS.items():
+        names = list(reps_of(factory()))
+        for a in names:
+            for b in names:
+                yield gname, a, b
+
+
+CASES = list(_cases())
+
+
+def spatial_permutation(G, g, k):
+    """``perm[p]`` = flat index of ``g x`` for the offset ``x`` at flat index ``p``."""
+    r = k // 2
+    perm = np.empty(k * k, dtype=int)
+    for ky in range(k):
+        for kx in range(k):
+            dy, dx = G.matrix(g) @ np.array([ky - r, kx - r])
+            perm[ky * k + kx] = (dy + r) * k + (dx + r)
+    assert sorted(perm) == list(range(k * k))
+    return perm
+
+
+def constraint_residual(kernel, rep_in, rep_out):
+    """max over g, x of |K(g x) - ρ_out(g) K(x) ρ_in(g)^T| for one kernel (d_out, d_in, k, k)."""
+    G = rep_in.group
+    k = kernel.shape[-1]
+    flat = kernel.reshape(*kernel.shape[:2], -1)
+    worst = 0.0
+    for g in range(G.order):
+        perm = spatial_permutation(G, g, k)
+        lhs = flat[:, :, perm]  # lhs[..., p] = K(g x_p)
+        rhs = np.einsum("oa,abp,ib->oip", rep_out.matrix(g), flat, rep_in.matrix(g))
+        worst = max(worst, float(np.abs(lhs - rhs).max()))
+    return worst
+
+
+def brute_force_dimension(rep_in, rep_out, k):
+    """Dimension of {K : K(g x) = ρ_out(g) K(x) ρ_in(g)^T ∀ g, x} via the null space of the stacked constraints.
+
+    The constraint matrix (one block of equations per group element, on the vectorized kernel)
+    is built sparse; unknowns that share no equation are split into independent blocks (connected
+    components), and each block's null space is computed densely with scipy.linalg.null_space.
+    """
+    G = rep_in.group
+    d_out, d_in = rep_out.dim, rep_in.dim
+    n = d_out * d_in * k * k
+    blocks = []
+    for g in range(G.order):
+        perm = spatial_permutation(G, g, k)
+        # vec index (o, i, p) -> o * d_in * k² + i * k² + p
+        shift = scipy.sparse.coo_matrix((np.ones(k * k), (np.arange(k * k), perm)), shape=(k * k, k * k))
+        lhs = scipy.sparse.kron(scipy.sparse.identity(d_out * d_in), shift)  # K(g x)
+        rhs = scipy.sparse.kron(np.kron(rep_out.matrix(g), rep_in.matrix(g)), scipy.sparse.identity(k * k))
+        blocks.append((lhs - rhs).tocsr())
+    A = scipy.sparse.vstack(blocks).tocsc()
+    A.eliminate_zeros()
+    coupling = (abs(A).T @ abs(A)) != 0
+    count, label = scipy.sparse.csgraph.connected_components(coupling, directed=False)
+    dim = 0
+    for c in range(count):
+        cols = np.flatnonzero(label == c)
+        sub = A[:, cols]
+        rows = np.unique(sub.nonzero()[0])
+        dense = sub[rows].toarray() if len(rows) else np.zeros((1, len(cols)))
+        dim += scipy.linalg.null_space(dense, rcond=1e-9).shape[1]
+    assert sum(np.sum(label == c) for c in range(count)) == n
+    return dim
+
+
+def check_basis(basis, rep_in, rep_out, k):
+    assert basis.shape[1:] == (rep_out.dim, rep_in.dim, k, k)
+    for b in basis:
+        assert constraint_residual(b, rep_in, rep_out) < 1e-12
+        assert np.abs(b).max() > 0.5  # not a numerically zero element
+    if len(basis):
+        assert np.linalg.matrix_rank(basis.reshape(len(basis), -1)) == len(basis)
+    assert len(basis) == brute_force_dimension(rep_in, rep_out, k)
+
+
+@pytest.mark.parametrize("k", [1, 3, 5])
+@pytest.mark.parametrize("gname, name_in, name_out", CASES, ids=["-".join(c) for c in CASES])
+def test_basis_is_steerable_full_rank_and_complete(gname, name_in, name_out, k):
+    reps = reps_of(GROUPS[gname]())
+    rep_in, rep_out = reps[name_in], reps[name_out]
+    check_basis(kernel_basis(rep_in, rep_out, k), rep_in, rep_out, k)
+
+
+def test_brute_force_detects_a_non_steerable_kernel():
+    """The residual and null-space helpers are not vacuous."""
+    G = flip_group()
+    rng = np.random.default_rng(0)
+    assert constraint_residual(rng.normal(size=(1, 1, 3, 3)), trivial(G), trivial(G)) > 1e-3
+    # an unconstrained group would give the full dimension; the flip halves roughly
+    assert brute_force_dimension(trivial(G), trivial(G), 3) == 6  # 3 rows fixed by the flip pair up: 3 + 3
+    assert brute_force_dimension(trivial(G), sign(G), 3) == 3
+
+
+def rotated_tangent(G, degrees):
+    a = np.deg2rad(degrees)
+    Q = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    return Representation(G, f"tangent{degrees}", Q @ tangent(G).matrices @ Q.T)
+
+
+@pytest.mark.parametrize("gname", ["flip", "D4"])
+@pytest.mark.parametrize("k", [1, 3, 5])
+@pytest.mark.parametrize("side", ["in", "out", "both"])
+def test_non_signed_permutation_rep_uses_averaging_and_is_complete(gname, k, side):
+    """A tangent rep conjugated by a 30° rotation: equivalent to tangent, not a signed permutation."""
+    G = GROUPS[gname]()
+    rot = rotated_tangent(G, 30)
+    assert not rot.is_signed_permutation  # forces the group-averaging path
+    other = {"flip": sign, "D4": regular}[gname](G)
+    rep_in, rep_out = {"in": (rot, other), "out": (other, rot), "both": (rot, rot)}[side]
+    ref_in, ref_out = {"in": (tangent(G), other), "out": (other, tangent(G)), "both": (tangent(G), tangent(G))}[side]
+    basis = kernel_basis(rep_in, rep_out, k)
+    check_basis(basis, rep_in, rep_out, k)
+    assert len(basis) == len(kernel_basis(ref_in, ref_out, k))
+
+
+@pytest.mark.parametrize("k", [1, 3, 5])
+def test_c4_two_dimensional_irrep(k):
+    """C4's irrep(1) (equal to its tangent rep, hence dropped from the table above) on its own name."""
+    G = cyclic_group(4)
+    rep = irrep(G, 1)
+    for other in (rep, tangent(G), regular(G), irrep(G, 2)):
+        check_basis(kernel_basis(rep, other, k), rep, other, k)
+        check_basis(kernel_basis(other, rep, k), other, rep, k)
+    assert len(kernel_basis(rep, rep, k)) == len(kernel_basis(tangent(G), tangent(G), k))
+
+
+def test_rotating_tangent_by_45_degrees_stays_a_signed_permutation():
+    """Why the test above uses 30°: conjugating by 45° maps D4 onto itself."""
+    assert rotated_tangent(dihedral_group(4), 45).is_signed_permutation
+
+
+def test_direct_sum_basis_is_complete():
+    G = dihedral_group(4)
+    rep = direct_sum(sign(G), tangent(G))
+    check_basis(kernel_basis(rep, regular(G), 3), rep, regular(G), 3)
+
+
+# -- reference numbers from the Möbius paper (flip group, 5x5 kernels) ------------------------------
+
+MOBIUS_PAPER_COUNTS = {
+    ("trivial", "trivial"): 15,
+    ("trivial", "sign"): 10,
+    ("sign", "sign"): 15,
+    ("sign", "trivial"): 10,
+    ("trivial", "regular"): 25,
+    ("sign", "regular"): 25,
+    ("regular", "trivial"): 25,
+    ("regular", "sign"): 25,
+    ("regular", "regular"): 50,
+}
+
+
+@pytest.mark.parametrize("pair, count", list(MOBIUS_PAPER_COUNTS.items()), ids=lambda v: str(v))
+def test_mobius_paper_parameter_counts(pair, count):
+    reps = reps_of(flip_group())
+    assert kernel_basis(reps[pair[0]], reps[pair[1]], 5).shape[0] == count
+
+
+@pytest.mark.parametrize("name, count", [("trivial", 1), ("sign", 0), ("regular", 1)])
+def test_mobius_paper_bias_counts(name, count):
+    assert bias_basis(reps_of(flip_group())[name]).shape == (count, {"regular": 2}.get(name, 1))
+
+
+@pytest.mark.parametrize("gname", list(GROUPS))
+def test_bias_basis_is_invariant_and_complete(gname):
+    G = GROUPS[gname]()
+    for rep in reps_of(G).values():
+        basis = bias_basis(rep)
+        for b in basis:
+            for g in range(G.order):
+                np.testing.assert_allclose(rep.matrix(g) @ b, b, atol=1e-12)
+        # dimension of the invariant subspace = multiplicity of the trivial rep = mean character
+        expected = round(float(np.mean(np.trace(rep.matrices, axis1=1, axis2=2))))
+        assert len(basis) == expected
+        if len(basis):
+            assert np.linalg.matrix_rank(basis) == len(basis)
+
+
+# -- determinism, caching, errors ----------------------------------------------------------------
+
+
+def test_basis_is_deterministic_after_cache_clear():
+    G = dihedral_group(4)
+    rot = rotated_tangent(G, 30)
+    pairs = [(regular(G), tangent(G)), (rot, regular(G)), (sign(G), sign(G))]
+    before = [kernel_basis(a, b, 5).copy() for a, b in pairs]
+    kernel_basis.cache_clear()
+    after = [kernel_basis(a, b, 5) for a, b in pairs]
+    for x, y in zip(before, after):
+        assert x.dtype == y.dtype and x.shape == y.shape
+        assert x.tobytes() == y.tobytes()
+
+
+def test_basis_is_cached_and_read_only():
+    G = flip_group()
+    a = kernel_basis(regular(G), sign(G), 3)
+    assert kernel_basis(regular(G), sign(G), 3) is a
+    assert not a.flags.writeable
+    with pytest.raises(ValueError):
+        a[0, 0, 0, 0, 0] = 1.0
+
+
+@pytest.mark.parametrize("k", [0, 2, 4, -1])
+def test_even_or_non_positive_kernel_size_raises(k):
+    G = flip_group()
+    with pytest.raises(ValueError, match="positive odd integer"):
+        kernel_basis(trivial(G), trivial(G), k)
+
+
+def test_kernel_between_groups_raises():
+    with pytest.raises(ValueError, match="different groups"):
+        kernel_basis(trivial(flip_group()), trivial(cyclic_group(4)), 3)

@@ -1,0 +1,161 @@
+"""What the layers compute, checked against direct references (equivariance is in test_equivariance.py)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from gaugecnn import Atlas, FieldType, bias_basis, dihedral_group, flip_group, kernel_basis, trivial_group
+from gaugecnn.nn import ELU, FieldNonlinearity, GaugeConv, GaugePool, GlobalPool, GroupPool, ReLU
+from manifolds import MobiusStrip
+
+pytestmark = pytest.mark.usefixtures("single_thread")
+F64 = torch.float64
+
+
+def test_gauge_conv_on_cylinder_is_a_circular_conv():
+    """Trivial group, scalar fields: the kernel is unconstrained and padding is periodic along the length."""
+    torch.manual_seed(0)
+    cyl = Atlas(trivial_group(), (4, 6), 1, [(0, "left", 0, "right", False)])
+    t_in, t_out = FieldType(cyl.group, "2 trivial"), FieldType(cyl.group, "3 trivial")
+    conv = GaugeConv(cyl, t_in, t_out, 3).double()
+    with torch.no_grad():
+        conv.biases["trivial"].normal_()
+    assert sum(p.numel() for p in conv.weights.values()) == 2 * 3 * 9  # unconstrained
+    x = torch.randn(2, 2, 4, 6, dtype=F64)
+    padded = F.pad(F.pad(x, (1, 1, 0, 0), mode="circular"), (0, 0, 1, 1))  # columns periodic, rows zero
+    expected = F.conv2d(padded, conv.expand_weight(), conv.expand_bias())
+    torch.testing.assert_close(conv(x), expected, rtol=0, atol=1e-12)
+
+
+def test_gauge_conv_kernel_symmetry_on_mobius():
+    """Flip group: trivial->trivial kernels are symmetric under the row flip, trivial->sign antisymmetric."""
+    torch.manual_seed(1)
+    m = MobiusStrip(4, 6)
+    conv = GaugeConv(m, FieldType(m.group, "1 trivial"), FieldType(m.group, "1 trivial + 1 sign + 1 regular"), 5)
+    k = conv.expand_weight().detach()
+    torch.testing.assert_close(k[0], k[0].flip(-2), rtol=0, atol=0)
+    torch.testing.assert_close(k[1], -k[1].flip(-2), rtol=0, atol=0)
+    torch.testing.assert_close(k[2], k[3].flip(-2), rtol=0, atol=0)  # the flip swaps the regular channels
+    assert k[1, :, 2].abs().max() == 0  # the antisymmetric kernel vanishes on the middle row
+
+
+def test_gauge_conv_parameter_counts_follow_bases():
+    m = MobiusStrip(4, 6)
+    G = m.group
+    t_in, t_out = FieldType(G, "2 trivial + 1 sign"), FieldType(G, "1 sign + 3 regular")
+    conv = GaugeConv(m, t_in, t_out, 5)
+    n_weights = sum(p.numel() for p in conv.weights.values())
+    expected = 0
+    for r_out in t_out.reps:
+        for r_in in t_in.reps:
+            expected += len(kernel_basis(r_in, r_out, 5))
+    assert n_weights == expected == 2 * 10 + 1 * 15 + 3 * (2 * 25 + 25)
+    assert sum(p.numel() for p in conv.biases.values()) == 3 * len(bias_basis(t_out.reps[1]))  # no sign bias
+
+
+def test_gauge_conv_bias_is_invariant():
+    torch.manual_seed(2)
+    m = MobiusStrip(4, 6)
+    t_out = FieldType(m.group, "1 sign + 1 regular + 1 trivial")
+    conv = GaugeConv(m, FieldType(m.group, "1 trivial"), t_out, 3)
+    with torch.no_grad():
+        for p in conv.biases.values():
+            p.normal_()
+    b = conv.expand_bias()
+    assert b[0] == 0 and b[1] == b[2] != 0 and b[3] != 0
+
+
+def test_group_pool_values_per_field():
+    torch.manual_seed(3)
+    G = dihedral_group(4)
+    t = FieldType(G, "1 tangent + 1 trivial + 1 regular + 1 sign + 1 irrep(1,2) + 1 tangent")
+    x = torch.randn(2, t.size, 3, 4, dtype=F64)
+    y = GroupPool(t)(x)
+    assert y.shape == (2, len(t), 3, 4)
+    for f, (rep, sl) in enumerate(zip(t.reps, t.slices)):
+        v = x[:, sl]
+        expected = v.amax(1) if rep.is_permutation else v.norm(dim=1)
+        torch.testing.assert_close(y[:, f], expected, rtol=0, atol=1e-14)
+
+
+def test_gauge_pool_even_chart_values():
+    torch.manual_seed(4)
+    G = dihedral_group(4)
+    atlas = Atlas(G, (4, 4), 1)
+    t = FieldType(G, "1 trivial + 1 sign + 1 tangent")
+    x = torch.randn(2, 4, 4, 4, dtype=F64)
+    y = GaugePool(atlas, t)(x)
+    assert y.shape == (2, 4, 2, 2)
+    torch.testing.assert_close(y[:, :1], F.max_pool2d(x[:, :1], 2), rtol=0, atol=0)
+    for i in range(2):
+        for j in range(2):
+            win = x[:, :, 2 * i : 2 * i + 2, 2 * j : 2 * j + 2].flatten(2)  # (B, C, 4)
+            for b in range(2):
+                s = win[b, 1]
+                assert y[b, 1, i, j] == s[s.abs().argmax()]  # signed value of largest magnitude
+                v = win[b, 2:4]
+                assert torch.equal(y[b, 2:4, i, j], v[:, v.norm(dim=0).argmax()])  # whole vector of largest norm
+
+
+@pytest.mark.parametrize("shape", [(5, 7), (4, 7), (5, 6)])
+def test_gauge_pool_odd_chart_shapes(shape):
+    m = MobiusStrip(*shape)
+    t = FieldType(m.group, "1 trivial + 1 regular")
+    pool = GaugePool(m, t)
+    out = pool(torch.randn(2, 3, *shape))
+    assert out.shape == (2, 3, (shape[0] + 1) // 2, (shape[1] + 1) // 2)
+    assert pool.out_atlas == m.coarsened()
+
+
+def test_gauge_pool_odd_chart_of_constant_field_is_constant():
+    """Pixels without a source never win, so a positive constant field pools to the same constant."""
+    m = MobiusStrip(5, 7)
+    t = FieldType(m.group, "1 trivial + 1 regular")
+    out = GaugePool(m, t)(torch.full((1, 3, 5, 7), 0.5, dtype=F64))
+    torch.testing.assert_close(out, torch.full((1, 3, 3, 4), 0.5, dtype=F64), rtol=0, atol=1e-15)
+
+
+@pytest.mark.parametrize("reduce", ["max", "mean"])
+def test_global_pool_reduces_over_charts_and_pixels(reduce):
+    torch.manual_seed(5)
+    t = FieldType(dihedral_group(4), "2 trivial")
+    x = torch.randn(2, 2, 3, 4, 4, dtype=F64)
+    y = GlobalPool(t, reduce)(x)
+    expected = x.flatten(2).amax(2) if reduce == "max" else x.flatten(2).mean(2)
+    torch.testing.assert_close(y, expected, rtol=0, atol=1e-15)
+
+
+def test_norm_nonlinearity_values_and_channel_order():
+    torch.manual_seed(6)
+    G = dihedral_group(4)
+    t = FieldType(G, "1 tangent + 1 regular + 1 sign + 1 trivial")
+    nl = FieldNonlinearity(t, "elu").double()
+    assert nl.norm_bias.shape == (2,)  # one bias per non-permutation field (tangent, sign)
+    with torch.no_grad():
+        nl.norm_bias.fill_(-0.2)
+    x = torch.randn(2, t.size, 3, 3, dtype=F64)
+    y = nl(x)
+    v = x[:, 0:2]
+    norm = v.norm(dim=1, keepdim=True)
+    torch.testing.assert_close(y[:, 0:2], v / norm * F.elu(norm - 0.2), rtol=0, atol=1e-14)
+    torch.testing.assert_close(y[:, 2:10], F.elu(x[:, 2:10]), rtol=0, atol=1e-15)
+    torch.testing.assert_close(y[:, 10], torch.sign(x[:, 10]) * F.elu(x[:, 10].abs() - 0.2), rtol=0, atol=1e-15)
+    torch.testing.assert_close(y[:, 11], F.elu(x[:, 11]), rtol=0, atol=1e-15)
+    # the two biases are independent: changing one changes exactly one norm field
+    for i in range(2):
+        with torch.no_grad():
+            nl.norm_bias.fill_(-0.2)
+            nl.norm_bias[i] = 0.7
+        changed = ((nl(x) - y).abs() > 1e-12).flatten(2).any(2).any(0)
+        assert changed[2:10].sum() == 0 and changed[11] == 0
+        assert bool(changed[0:2].all()) != bool(changed[10])
+
+
+def test_pointwise_nonlinearities_on_permutation_fields():
+    t = FieldType(flip_group(), "1 trivial + 1 regular")
+    x = torch.randn(1, 3, 2, 2)
+    assert ELU(t).norm_bias is None
+    torch.testing.assert_close(ELU(t)(x), F.elu(x))
+    torch.testing.assert_close(ReLU(t)(x), F.relu(x))
