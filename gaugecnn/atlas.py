@@ -127,6 +127,8 @@ class Atlas:
 
     # -- construction and validation ---------------------------------------------------
     def _add_gluing(self, gl: Gluing, used: dict) -> None:
+        if (gl.chart_a, gl.edge_a) == (gl.chart_b, gl.edge_b):
+            raise ValueError(f"gluing {gl} glues an edge to itself; glue it to another edge")
         for chart, edge in ((gl.chart_a, gl.edge_a), (gl.chart_b, gl.edge_b)):
             if chart not in self._chart_index:
                 raise ValueError(f"gluing {gl} names unknown chart {chart!r}; charts are {list(self.charts)}")
@@ -138,8 +140,6 @@ class Atlas:
                     "each edge can be glued at most once"
                 )
             used[(chart, edge)] = gl
-        if (gl.chart_a, gl.edge_a) == (gl.chart_b, gl.edge_b):
-            raise ValueError(f"gluing {gl} glues an edge to itself")
         la, lb = _edge_length(gl.edge_a, self.chart_shape), _edge_length(gl.edge_b, self.chart_shape)
         if la != lb:
             raise ValueError(

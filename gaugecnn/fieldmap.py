@@ -145,7 +145,8 @@ class FieldGather(nn.Module):
         self.target_shape = (n, field_type.size, h, w) if charts_first else (field_type.size, *spatial_shape(field_map.target_grid))
         index, coeff = field_map.gather_plan(field_type, charts_first)
         self.register_buffer("index", torch.from_numpy(index), persistent=False)
-        self.register_buffer("coeff", torch.from_numpy(coeff).to(torch.get_default_dtype()), persistent=False)
+        # float64, cast to the input's dtype on use: exact for any ρ, whatever the default dtype
+        self.register_buffer("coeff", torch.from_numpy(coeff), persistent=False)
         # a pure permutation with no zeros needs no multiply
         self.plain_gather = bool(index.shape[0] == 1 and np.all(coeff == 1.0))
 

@@ -93,7 +93,7 @@ def assert_gauge_equivariant(
     γ picks one element ``g_c`` per chart (random shape-preserving ones unless ``gauges``
     is given); it acts on fields by ``f_c(y) -> ρ(g_c) f_c(g_c⁻¹ y)``. The transformed input is
     fed to a copy of the module bound to the re-oriented atlas (its gluings re-labelled, its
-    transition elements ``g_a t g_b⁻¹``). Outputs without spatial axes must be invariant.
+    transition elements ``g_b t g_a⁻¹``). Outputs without spatial axes must be invariant.
     """
     in_type, out_type = _field_types(module, in_type, out_type)
     tol = tolerance(dtype) if tol is None else tol

@@ -151,12 +151,6 @@ def test_edge_glued_to_itself_is_refused():
         Atlas(dihedral_group(4), (3, 3), 1, [(0, "left", 0, "left", True)])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="atlas.py _add_gluing: the 'glued twice' check runs first (the second endpoint is the same "
-    "edge, already in `used`), so the 'glues an edge to itself' error is unreachable and the message "
-    "wrongly says the edge is glued twice",
-)
 def test_edge_glued_to_itself_message():
     with pytest.raises(ValueError, match="to itself"):
         Atlas(dihedral_group(4), (3, 3), 1, [(0, "left", 0, "left", True)])

@@ -340,13 +340,6 @@ def test_non_signed_permutation_fields_float32(d4_atlas_factory, record_error):
         record_error(assert_gauge_equivariant(module, atlas, gauges=D4_GAUGES, dtype=F32), F32)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="precision bug: GaugeConv stores kernel bases (conv.py, torch.tensor(basis, dtype=torch.get_default_dtype())) "
-    "and FieldGather its coefficients (fieldmap.py, .to(torch.get_default_dtype())) in the default float32; "
-    "casting the module to float64 afterwards keeps float32-rounded values like cos 30°, so float64 "
-    "equivariance only holds to ~1e-8 for representations that are not signed permutations",
-)
 def test_non_signed_permutation_fields_float64(d4_atlas_factory):
     atlas = d4_atlas_factory((5, 5))
     G = atlas.group
@@ -355,11 +348,6 @@ def test_non_signed_permutation_fields_float64(d4_atlas_factory):
     assert_gauge_equivariant(GaugeConv(atlas, ftype, ftype, 3), atlas, gauges=D4_GAUGES)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="precision bug: FieldGather (fieldmap.py) converts its coefficients to torch.get_default_dtype() "
-    "(float32), so FieldMap.apply on a float64 field with non-signed-permutation ρ(g) is only float32-accurate",
-)
 def test_fieldmap_apply_is_float64_accurate_for_dense_reps(d4_atlas_factory):
     atlas = d4_atlas_factory((3, 3))
     G = atlas.group

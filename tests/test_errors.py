@@ -76,11 +76,6 @@ def test_gauge_pool_odd_chart_refuses_field_type_of_another_group():
         GaugePool(MobiusStrip(5, 7), FieldType(dihedral_group(4), "1 regular"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="GaugePool.__init__ (nn/pooling.py) never checks field_type.group against atlas.group; on even "
-    "chart sizes no padding map is built, so a field type of another group is silently accepted",
-)
 def test_gauge_pool_even_chart_refuses_field_type_of_another_group():
     with pytest.raises(ValueError, match="group"):
         GaugePool(STRIP, FieldType(dihedral_group(4), "1 regular"))

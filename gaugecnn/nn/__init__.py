@@ -2,6 +2,7 @@
 
 from .batchnorm import FieldBatchNorm
 from .conv import ConventionalConv, GaugeConv
+from .export import FrozenConv, export
 from .nonlinearities import ELU, FieldNonlinearity, ReLU
 from .padding import AtlasModule, TransportPad
 from .pooling import GaugePool, GlobalPool, GroupPool
@@ -12,10 +13,12 @@ __all__ = [
     "ELU",
     "FieldBatchNorm",
     "FieldNonlinearity",
+    "FrozenConv",
     "GaugeConv",
     "GaugePool",
     "GlobalPool",
     "GroupPool",
     "ReLU",
     "TransportPad",
+    "export",
 ]

@@ -14,7 +14,7 @@ from ..atlas import Atlas
 from ..fieldmap import FieldGather
 from ..kernels import _check_kernel_size, bias_basis, kernel_basis
 from ..representations import FieldType, Representation, trivial
-from .padding import AtlasModule, check_field
+from .padding import AtlasModule, check_field, check_group
 
 __all__ = ["GaugeConv", "ConventionalConv"]
 
@@ -78,11 +78,8 @@ class GaugeConv(AtlasModule):
     ):
         super().__init__(atlas)
         _check_kernel_size(kernel_size)
-        for name, t in (("in_type", in_type), ("out_type", out_type)):
-            if not isinstance(t, FieldType):
-                raise TypeError(f"{name} must be a FieldType, got {type(t).__name__}")
-            if t.group != atlas.group:
-                raise ValueError(f"{name} is of group {t.group.name} but the atlas has structure group {atlas.group.name}")
+        check_group(in_type, atlas, "in_type")
+        check_group(out_type, atlas, "out_type")
         self.in_type, self.out_type, self.kernel_size = in_type, out_type, kernel_size
         self.transport = transport
         self._in, self._out = _FieldGroups(in_type), _FieldGroups(out_type)
@@ -98,7 +95,7 @@ class GaugeConv(AtlasModule):
                 key = f"{self._in.keys[i]}_to_{self._out.keys[o]}"
                 shape = (self._out.multiplicity[o], self._in.multiplicity[i], len(basis))
                 self.weights[key] = nn.Parameter(torch.randn(shape) * std)
-                self.register_buffer(f"basis_{key}", torch.tensor(basis, dtype=torch.get_default_dtype()), persistent=False)
+                self.register_buffer(f"basis_{key}", torch.tensor(basis, dtype=torch.float64), persistent=False)
                 self._pairs.append((o, i, key))
 
         self.biases = nn.ParameterDict()
@@ -108,7 +105,8 @@ class GaugeConv(AtlasModule):
                 if len(basis):
                     key = self._out.keys[o]
                     self.biases[key] = nn.Parameter(torch.zeros(self._out.multiplicity[o], len(basis)))
-                    self.register_buffer(f"bias_basis_{key}", torch.tensor(basis, dtype=torch.get_default_dtype()), persistent=False)
+                    self.register_buffer(f"bias_basis_{key}", torch.tensor(basis, dtype=torch.float64), persistent=False)
+        self._expanded_cache: tuple | None = None
         self.register_buffer("_out_order", torch.from_numpy(self._out.order), persistent=False)
         self.register_buffer("_in_order", torch.from_numpy(self._in.order), persistent=False)
         self._bind()
@@ -125,7 +123,8 @@ class GaugeConv(AtlasModule):
         device = ref.device if ref is not None else self._out_order.device
         blocks = {}
         for o, i, key in self._pairs:
-            block = torch.einsum("oib,bpqyx->opiqyx", self.weights[key], getattr(self, f"basis_{key}"))
+            weight = self.weights[key]
+            block = torch.einsum("oib,bpqyx->opiqyx", weight, getattr(self, f"basis_{key}").to(weight.dtype))
             mo, d_out, mi, d_in = block.shape[:4]
             blocks[o, i] = block.reshape(mo * d_out, mi * d_in, k, k)
         rows = []
@@ -151,16 +150,30 @@ class GaugeConv(AtlasModule):
         for o, rep_out in enumerate(self._out.reps):
             key = self._out.keys[o]
             if key in self.biases:
-                b = self.biases[key] @ getattr(self, f"bias_basis_{key}")
+                b = self.biases[key] @ getattr(self, f"bias_basis_{key}").to(self.biases[key].dtype)
                 parts.append(b.reshape(-1))
             else:
                 parts.append(torch.zeros(self._out.multiplicity[o] * rep_out.dim, dtype=ref.dtype, device=ref.device))
         bias = torch.cat(parts)
         return bias if self._out.is_grouped else bias[self._out_order]
 
+    def expanded(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Kernel and bias; in eval mode without autograd they are expanded once and reused.
+
+        The cache is a plain attribute (not a buffer: ``state_dict`` keys never change), keyed on
+        the parameters' version counters and storage, so any update or ``.to()`` refreshes it.
+        """
+        if self.training or torch.is_grad_enabled() or torch.compiler.is_compiling():
+            return self.expand_weight(), self.expand_bias()
+        key = tuple((p._version, p.data_ptr(), p.dtype, p.device) for p in self.parameters())
+        if self._expanded_cache is None or self._expanded_cache[0] != key:
+            self._expanded_cache = (key, self.expand_weight(), self.expand_bias())
+        return self._expanded_cache[1], self._expanded_cache[2]
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_field(x, self.in_type, self.atlas.shape, "GaugeConv")
-        y = F.conv2d(self.pad(x), self.expand_weight(), self.expand_bias())
+        weight, bias = self.expanded()
+        y = F.conv2d(self.pad(x), weight, bias)
         return _unfold_charts(y, x.shape[0], self.atlas.num_charts)
 
     def extra_repr(self) -> str:

@@ -9,7 +9,7 @@ from ..atlas import Atlas
 from ..fieldmap import FieldGather
 from ..representations import FieldType
 
-__all__ = ["AtlasModule", "TransportPad", "check_field"]
+__all__ = ["AtlasModule", "TransportPad", "check_field", "check_group"]
 
 
 def check_field(x: torch.Tensor, field_type: FieldType, spatial: tuple[int, ...], where: str) -> None:
@@ -22,6 +22,17 @@ def check_field(x: torch.Tensor, field_type: FieldType, spatial: tuple[int, ...]
             f"{where} expects a tensor of shape (batch, {', '.join(map(str, expected))}) -- "
             f"{field_type.size} channels for field type '{field_type}' on spatial shape {spatial} -- "
             f"but got {tuple(x.shape)}"
+        )
+
+
+def check_group(field_type: FieldType, atlas: Atlas, what: str) -> None:
+    """Raise unless the field type is of the atlas's structure group."""
+    if not isinstance(field_type, FieldType):
+        raise TypeError(f"{what} must be a FieldType, got {type(field_type).__name__}")
+    if field_type.group != atlas.group:
+        raise ValueError(
+            f"{what} is of group {field_type.group.name} but the atlas has structure group {atlas.group.name}; "
+            "build the field type from atlas.group"
         )
 
 
@@ -66,6 +77,7 @@ class TransportPad(AtlasModule):
 
     def __init__(self, atlas: Atlas, field_type: FieldType, width: int, transport: bool = True):
         super().__init__(atlas)
+        check_group(field_type, atlas, "field_type")
         self.field_type, self.width, self.transport = field_type, width, transport
         self._bind()
 

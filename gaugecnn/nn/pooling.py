@@ -11,7 +11,7 @@ from ..atlas import Atlas
 from ..fieldmap import FieldGather, rotated_grid_source, spatial_shape
 from ..representations import FieldType, trivial
 from ._fields import FieldLayout
-from .padding import AtlasModule, check_field
+from .padding import AtlasModule, check_field, check_group
 
 __all__ = ["GaugePool", "GroupPool", "GlobalPool"]
 
@@ -34,6 +34,7 @@ class GaugePool(AtlasModule):
 
     def __init__(self, atlas: Atlas, field_type: FieldType, mode: str = "max"):
         super().__init__(atlas)
+        check_group(field_type, atlas, "field_type")
         if mode not in ("max", "avg"):
             raise ValueError(f"GaugePool mode must be 'max' or 'avg', got {mode!r}")
         self.mode = mode

@@ -1,0 +1,280 @@
+"""Pictures of fields, transport padding and steerable kernels (needs matplotlib).
+
+Every function returns a matplotlib ``Figure``. matplotlib is imported only when a function
+is called, so that gaugecnn itself does not depend on it: ``pip install -e ".[viz]"``.
+
+Nothing here knows a particular manifold. A surface is drawn from an *embedding* of each
+chart, a function ``(s, t) -> (x, y, z)`` of the chart coordinates ``s`` (rows, 0 at the top
+edge, 1 at the bottom edge) and ``t`` (columns, 0 at the left edge, 1 at the right edge);
+the manifolds' own pictures live with the benchmarks (``benchmarks/figures.py``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Callable, Mapping, Sequence
+
+import numpy as np
+import torch
+
+from .atlas import Atlas
+from .groups import StructureGroup
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure, SubFigure
+
+    from .nn.conv import GaugeConv
+
+__all__ = ["element_label", "plot_kernels", "plot_surface_field", "plot_transport_padding"]
+
+Embedding = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+
+def _pyplot():
+    """matplotlib.pyplot, or an ImportError that says how to install it."""
+    try:
+        import matplotlib.pyplot as plt  # falls back to the Agg backend where there is no display
+    except ImportError as error:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            'gaugecnn.viz needs matplotlib; install it with: pip install -e ".[viz]"  (or pip install matplotlib)'
+        ) from error
+    return plt
+
+
+def _numpy(field) -> np.ndarray:
+    if isinstance(field, torch.Tensor):
+        field = field.detach().cpu().double().numpy()
+    return np.asarray(field, dtype=np.float64)
+
+
+def element_label(group: StructureGroup, g: int) -> str:
+    """A short name for a group element: ``e``, ``r90``, ``r180``, ``r270``, or a reflection ``s`` (of the row
+    axis, ``dy -> -dy``), ``s'`` (column axis), ``d`` (main diagonal), ``d'`` (anti-diagonal)."""
+    m = group.matrix(g)
+    if np.array_equal(m, np.eye(2)):
+        return "e"
+    if group.det(g) > 0:
+        return f"r{round(math.degrees(group.angle(g))) % 360}"
+    return {(-1, 0): "s", (1, 0): "s'", (0, 1): "d", (0, -1): "d'"}[int(m[0, 0]), int(m[0, 1])]
+
+
+# -- fields on embedded surfaces ------------------------------------------------------------------------
+
+
+def plot_surface_field(
+    fields,
+    embeddings: Embedding | Sequence[Embedding],
+    *,
+    ax: "Axes | None" = None,
+    cmap: str = "viridis",
+    vmin: float | None = None,
+    vmax: float | None = None,
+    subdivide: int = 1,
+    curves: Sequence[np.ndarray] = (),
+    curve_style: dict | None = None,
+    view: tuple[float, float] = (30.0, -60.0),
+    shade: bool = True,
+    zoom: float = 1.0,
+    colorbar: bool = False,
+) -> "Figure":
+    """Paint scalar fields, one ``H x W`` array per chart, on the surfaces their charts are embedded as.
+
+    Pixel ``(i, j)`` fills the patch ``s in [i/H, (i+1)/H], t in [j/W, (j+1)/W]`` of its chart's
+    embedding, in one colour; ``subdivide`` splits each patch into ``subdivide²`` facets so that
+    curved surfaces look smooth. ``curves`` are ``(N, 3)`` polylines drawn on top (seams, cuts).
+    ``ax`` must be a 3D axes when given; ``view`` is ``(elevation, azimuth)`` in degrees;
+    ``shade`` darkens facets turned away from the light, which shows the surface's shape; the
+    axes are scaled equally and then by ``zoom``.
+    """
+    plt = _pyplot()
+    single = not isinstance(embeddings, (list, tuple))
+    fields = [_numpy(fields)] if single else [_numpy(f) for f in fields]
+    embeddings = [embeddings] if single else list(embeddings)
+    if len(fields) != len(embeddings):
+        raise ValueError(f"{len(fields)} fields but {len(embeddings)} embeddings: give one embedding per chart")
+    if any(f.ndim != 2 for f in fields):
+        raise ValueError(f"each field must be a 2D array (H, W), got shapes {[f.shape for f in fields]}")
+    if ax is None:
+        fig = plt.figure(figsize=(6, 5))
+        ax = fig.add_subplot(projection="3d")
+    fig = ax.get_figure()
+    lo = min(f.min() for f in fields) if vmin is None else vmin
+    hi = max(f.max() for f in fields) if vmax is None else vmax
+    norm = plt.Normalize(lo, hi if hi > lo else lo + 1)
+    colormap = plt.get_cmap(cmap)
+    for field, embed in zip(fields, embeddings):
+        h, w = field.shape
+        s, t = np.meshgrid(np.linspace(0, 1, h * subdivide + 1), np.linspace(0, 1, w * subdivide + 1), indexing="ij")
+        x, y, z = (np.asarray(c, dtype=np.float64) for c in embed(s, t))
+        colours = colormap(norm(np.repeat(np.repeat(field, subdivide, 0), subdivide, 1)))
+        ax.plot_surface(x, y, z, facecolors=colours, rstride=1, cstride=1, shade=shade, linewidth=0, antialiased=False)
+    style = {"color": "crimson", "linewidth": 2.5, "zorder": 10} | (curve_style or {})
+    for curve in curves:
+        curve = np.asarray(curve)
+        ax.plot(curve[:, 0], curve[:, 1], curve[:, 2], **style)
+    ax.view_init(*view)
+    limits = np.array([ax.get_xlim3d(), ax.get_ylim3d(), ax.get_zlim3d()])
+    ax.set_box_aspect(limits[:, 1] - limits[:, 0], zoom=zoom)
+    ax.set_axis_off()
+    if colorbar:
+        fig.colorbar(plt.cm.ScalarMappable(norm, colormap), ax=ax, shrink=0.6)
+    return fig
+
+
+# -- transport padding -----------------------------------------------------------------------------------
+
+
+def plot_transport_padding(
+    atlas: Atlas,
+    halo: int,
+    chart: int = 0,
+    *,
+    ax: "Axes | None" = None,
+    annotate_sources: bool = True,
+) -> "Figure":
+    """The padded grid of one chart (by index): where every halo pixel takes its feature from.
+
+    Interior pixels are pale blue; a halo pixel is coloured by the chart its source lies in and
+    labelled with the gauge element ``g`` that carries the feature across (``halo = ρ(g) · source``,
+    see ``element_label``) and, with ``annotate_sources``, the source pixel ``row,col``. Halo
+    pixels without a source (beyond a boundary, or at a corner where three charts meet) are
+    grey: they are zero.
+    """
+    plt = _pyplot()
+    from matplotlib.patches import Patch, Rectangle
+
+    fmap = atlas.padding_map(halo)
+    n, h, w = atlas.grid
+    source, element = fmap.source[chart], fmap.element[chart]
+    hp, wp = source.shape
+    palette = plt.get_cmap("Set2").colors
+    interior_colour, zero_colour = "#d6e4f5", "#bdbdbd"
+    if ax is None:
+        cell = 0.5 if annotate_sources else 0.35
+        fig, ax = plt.subplots(figsize=(cell * wp + 3.5, cell * hp + 0.6), layout="constrained")
+    fig = ax.get_figure()
+    used, labels = set(), {}
+    fontsize = 7 if annotate_sources else 8
+    for i in range(hp):
+        for j in range(wp):
+            inside = halo <= i < h + halo and halo <= j < w + halo
+            src = int(source[i, j])
+            if inside:
+                colour = interior_colour
+            elif src < 0:
+                colour = zero_colour
+            else:
+                colour = palette[(src // (h * w)) % len(palette)]
+                used.add(src // (h * w))
+            ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor=colour, edgecolor="white", linewidth=0.8))
+            if src < 0:
+                continue
+            c, rest = divmod(src, h * w)
+            where = f"{rest // w},{rest % w}" if annotate_sources else ""
+            if inside:
+                if annotate_sources:
+                    ax.text(j, i, where, ha="center", va="center", fontsize=fontsize - 1, color="#5a6b80")
+                continue
+            label = element_label(atlas.group, int(element[i, j]))
+            labels[label] = atlas.group.describe(int(element[i, j]))
+            text = f"{where}\n{label}" if annotate_sources else label
+            bold = "bold" if label != "e" else "normal"
+            ax.text(j, i, text, ha="center", va="center", fontsize=fontsize, fontweight=bold, linespacing=1.1)
+    ax.add_patch(Rectangle((halo - 0.5, halo - 0.5), w, h, fill=False, edgecolor="black", linewidth=2))
+    ax.set_xlim(-0.5, wp - 0.5)
+    ax.set_ylim(hp - 0.5, -0.5)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    handles = [Patch(facecolor=interior_colour, label=f"chart {atlas.charts[chart]} (interior)")]
+    handles += [Patch(facecolor=palette[c % len(palette)], label=f"from chart {atlas.charts[c]}") for c in sorted(used)]
+    handles.append(Patch(facecolor=zero_colour, label="no source: zero"))
+    if annotate_sources:
+        handles.append(Patch(visible=False, label="row,col: the source pixel"))
+    handles += [Patch(visible=False, label=f"{label}: {words}") for label, words in sorted(labels.items())]
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    ax.set_title(f"transport padding by {halo}: halo pixel = ρ(g) · source pixel", fontsize=10)
+    return fig
+
+
+# -- steerable kernels -------------------------------------------------------------------------------------
+
+
+def _default_pairs(conv: "GaugeConv", max_pairs: int) -> list[tuple[int, int]]:
+    """The first (out field, in field) pair of every pair of representations, then more, up to ``max_pairs``."""
+    pairs = [(o, i) for o in range(len(conv.out_type)) for i in range(len(conv.in_type))]
+    seen, first = set(), []
+    for o, i in pairs:
+        kinds = (conv.out_type.reps[o].name, conv.in_type.reps[i].name)
+        if kinds not in seen:
+            seen.add(kinds)
+            first.append((o, i))
+    rest = [p for p in pairs if p not in first]
+    return (first + rest)[:max_pairs]
+
+
+def plot_kernels(
+    conv: "GaugeConv",
+    pairs: Sequence[tuple[int, int]] | None = None,
+    *,
+    max_pairs: int = 4,
+    fig: "Figure | SubFigure | None" = None,
+    cmap: str = "RdBu_r",
+    title: str | None = None,
+    bases: Mapping[str, np.ndarray] | None = None,
+) -> "Figure | SubFigure":
+    """The expanded kernels of a GaugeConv, one block per (output field, input field) pair.
+
+    A block is the ``d_out x d_in`` matrix of ``k x k`` kernels between the two fields (rows:
+    output channels, columns: input channels; image rows are ``dy``, columns ``dx``), drawn on
+    one symmetric colour scale (blue positive, red negative). ``pairs`` are field indices
+    ``(out, in)``; by default the first pair of every combination of representations. The
+    steerability constraint is visible: for the flip group a trivial->trivial kernel is
+    mirror-symmetric in ``dy``, trivial->sign antisymmetric, and a regular field's two channels
+    see mirror images of each other.
+
+    ``bases`` maps representation names to orthogonal matrices ``Q`` to show the kernels in
+    another basis, ``Q_out K Q_in^T`` (for the flip group, ``{"regular": [[1, 1], [1, -1]] / √2}``
+    splits a regular field into a trivial and a sign channel).
+    """
+    plt = _pyplot()
+    kernel = conv.expand_weight().detach().cpu().double().numpy()
+    pairs = list(pairs) if pairs is not None else _default_pairs(conv, max_pairs)
+    if not pairs:
+        raise ValueError("no (out field, in field) pairs to show")
+    dims = [(conv.out_type.reps[o].dim, conv.in_type.reps[i].dim) for o, i in pairs]
+    if fig is None:
+        width = sum(d_in for _, d_in in dims) * 1.3 + 0.4 * len(pairs)
+        height = max(d_out for d_out, _ in dims) * 1.3 + 0.9
+        fig = plt.figure(figsize=(max(width, 4.0), height), layout="constrained")
+    blocks = fig.subfigures(1, len(pairs), width_ratios=[d_in + 0.3 for _, d_in in dims], squeeze=False)[0]
+    for sub, (o, i), (d_out, d_in) in zip(blocks, pairs, dims):
+        so, si = conv.out_type.slices[o], conv.in_type.slices[i]
+        block = kernel[so, si]
+        if bases:
+            q_out = np.asarray(bases.get(conv.out_type.reps[o].name, np.eye(d_out)))
+            q_in = np.asarray(bases.get(conv.in_type.reps[i].name, np.eye(d_in)))
+            block = np.einsum("ab,bcyx,dc->adyx", q_out, block, q_in)
+        scale = max(np.abs(block).max(), 1e-12)
+        axes = sub.subplots(max(d_out for d_out, _ in dims), d_in, squeeze=False)
+        for r in range(axes.shape[0]):
+            for c in range(d_in):
+                a = axes[r, c]
+                a.set_xticks([])
+                a.set_yticks([])
+                if r >= d_out:
+                    a.set_visible(False)
+                    continue
+                a.imshow(block[r, c], cmap=cmap, vmin=-scale, vmax=scale)
+                if c == 0 and d_out > 1:
+                    a.set_ylabel(f"out {r}", fontsize=8)
+                if r == d_out - 1 and d_in > 1:
+                    a.set_xlabel(f"in {c}", fontsize=8)
+        name_out, name_in = conv.out_type.reps[o].name, conv.in_type.reps[i].name
+        sub.suptitle(f"{name_in} #{i} → {name_out} #{o}", fontsize=9)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig
