@@ -3,7 +3,12 @@
 Both run the module in eval mode, in ``dtype`` (float64 by default), on random input, and
 compare ``module(T x)`` with ``T module(x)``. The error is measured relative to the output's
 largest magnitude and must stay below a dtype-aware tolerance (``tolerance(dtype)``).
-Both return the worst error seen, so that tests can report it.
+With ``autocast=torch.bfloat16`` (or float16) the float32 module runs under
+``torch.autocast`` and the tolerance is that of the autocast dtype. Both return the worst
+error seen, so that tests can report it.
+
+Documented tolerances (relative to the output's largest magnitude): float64 1e-10,
+float32 1e-4, float16 1e-2, bfloat16 5e-2.
 """
 
 from __future__ import annotations
@@ -69,6 +74,19 @@ def _prepare(module: nn.Module, dtype: torch.dtype) -> nn.Module:
     return copy.deepcopy(module).to(dtype).eval()
 
 
+def _runner(net: nn.Module, autocast: torch.dtype | None):
+    """``net`` called under autocast if asked, with float32 results to compare."""
+    if autocast is None:
+        return net
+    device = next(iter(net.parameters()), torch.empty(0)).device.type
+
+    def run(x: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(device, dtype=autocast):
+            return net(x).float()
+
+    return run
+
+
 def _check(err: float, tol: float, what: str) -> None:
     if not err <= tol:
         raise AssertionError(f"{what}: relative error {err:.3e} exceeds tolerance {tol:.1e}")
@@ -87,6 +105,7 @@ def assert_gauge_equivariant(
     dtype: torch.dtype = torch.float64,
     tol: float | None = None,
     seed: int = 0,
+    autocast: torch.dtype | None = None,
 ) -> float:
     """Check ``module(γ x) = γ module(x)`` for gauge transforms γ that re-orient every chart.
 
@@ -96,7 +115,8 @@ def assert_gauge_equivariant(
     transition elements ``g_b t g_a⁻¹``). Outputs without spatial axes must be invariant.
     """
     in_type, out_type = _field_types(module, in_type, out_type)
-    tol = tolerance(dtype) if tol is None else tol
+    dtype = torch.float32 if autocast is not None else dtype
+    tol = tolerance(autocast or dtype) if tol is None else tol
     generator = torch.Generator().manual_seed(seed)
     if gauges is None:
         allowed = atlas.shape_preserving_elements()
@@ -108,12 +128,12 @@ def assert_gauge_equivariant(
     worst = 0.0
     for gauge in gauges:
         x = torch.randn(batch_size, in_type.size, *atlas.shape, generator=generator, dtype=dtype)
-        y = net(x)
+        y = _runner(net, autocast)(x)
         moved = copy.deepcopy(net)
         for sub in moved.modules():
             if isinstance(sub, AtlasModule):
                 sub.rebind(sub.atlas.reoriented(gauge))
-        y_moved = moved(atlas.gauge_transform(gauge).apply(x, in_type))
+        y_moved = _runner(moved, autocast)(atlas.gauge_transform(gauge).apply(x, in_type))
         out_atlas = _atlas_for(atlas, y)
         if out_atlas is None:
             expected = y
@@ -139,21 +159,24 @@ def assert_isometry_equivariant(
     dtype: torch.dtype = torch.float64,
     tol: float | None = None,
     seed: int = 0,
+    autocast: torch.dtype | None = None,
 ) -> float:
     """Check ``module(φ x) = φ module(x)`` for every isometry φ (at the input's and the output's resolution).
 
     Outputs without spatial axes must be invariant.
     """
     in_type, out_type = _field_types(module, in_type, out_type)
-    tol = tolerance(dtype) if tol is None else tol
+    dtype = torch.float32 if autocast is not None else dtype
+    tol = tolerance(autocast or dtype) if tol is None else tol
     generator = torch.Generator().manual_seed(seed)
     net = _prepare(module, dtype)
+    run = _runner(net, autocast)
     x = torch.randn(batch_size, in_type.size, *atlas.shape, generator=generator, dtype=dtype)
-    y = net(x)
+    y = run(x)
     out_atlas = _atlas_for(atlas, y)
     worst = 0.0
     for iso in isometries:
-        y_moved = net(iso.field_map(atlas).apply(x, in_type))
+        y_moved = run(iso.field_map(atlas).apply(x, in_type))
         if out_atlas is None:
             expected = y
         else:

@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["element_label", "plot_kernels", "plot_surface_field", "plot_transport_padding"]
 
+ArrayLike = np.ndarray | torch.Tensor
 Embedding = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
 
 
@@ -63,10 +64,10 @@ def element_label(group: StructureGroup, g: int) -> str:
 
 
 def plot_surface_field(
-    fields,
+    fields: ArrayLike | Sequence[ArrayLike],
     embeddings: Embedding | Sequence[Embedding],
     *,
-    ax: "Axes | None" = None,
+    ax: Axes | None = None,
     cmap: str = "viridis",
     vmin: float | None = None,
     vmax: float | None = None,
@@ -77,12 +78,13 @@ def plot_surface_field(
     shade: bool = True,
     zoom: float = 1.0,
     colorbar: bool = False,
-) -> "Figure":
+) -> Figure:
     """Paint scalar fields, one ``H x W`` array per chart, on the surfaces their charts are embedded as.
 
     Pixel ``(i, j)`` fills the patch ``s in [i/H, (i+1)/H], t in [j/W, (j+1)/W]`` of its chart's
     embedding, in one colour; ``subdivide`` splits each patch into ``subdivide²`` facets so that
-    curved surfaces look smooth. ``curves`` are ``(N, 3)`` polylines drawn on top (seams, cuts).
+    curved surfaces look smooth. ``curves`` are ``(N, 3)`` polylines (seams, cuts), drawn on top
+    of a single chart's surface (with several charts, matplotlib orders whole artists by depth).
     ``ax`` must be a 3D axes when given; ``view`` is ``(elevation, azimuth)`` in degrees;
     ``shade`` darkens facets turned away from the light, which shows the surface's shape; the
     axes are scaled equally and then by ``zoom``.
@@ -109,6 +111,8 @@ def plot_surface_field(
         x, y, z = (np.asarray(c, dtype=np.float64) for c in embed(s, t))
         colours = colormap(norm(np.repeat(np.repeat(field, subdivide, 0), subdivide, 1)))
         ax.plot_surface(x, y, z, facecolors=colours, rstride=1, cstride=1, shade=shade, linewidth=0, antialiased=False)
+    if len(fields) == 1:
+        ax.computed_zorder = False  # one surface: its facets are depth-sorted, the curves go on top
     style = {"color": "crimson", "linewidth": 2.5, "zorder": 10} | (curve_style or {})
     for curve in curves:
         curve = np.asarray(curve)
@@ -130,9 +134,9 @@ def plot_transport_padding(
     halo: int,
     chart: int = 0,
     *,
-    ax: "Axes | None" = None,
+    ax: Axes | None = None,
     annotate_sources: bool = True,
-) -> "Figure":
+) -> Figure:
     """The padded grid of one chart (by index): where every halo pixel takes its feature from.
 
     Interior pixels are pale blue; a halo pixel is coloured by the chart its source lies in and
@@ -203,7 +207,7 @@ def plot_transport_padding(
 # -- steerable kernels -------------------------------------------------------------------------------------
 
 
-def _default_pairs(conv: "GaugeConv", max_pairs: int) -> list[tuple[int, int]]:
+def _default_pairs(conv: GaugeConv, max_pairs: int) -> list[tuple[int, int]]:
     """The first (out field, in field) pair of every pair of representations, then more, up to ``max_pairs``."""
     pairs = [(o, i) for o in range(len(conv.out_type)) for i in range(len(conv.in_type))]
     seen, first = set(), []
@@ -217,15 +221,15 @@ def _default_pairs(conv: "GaugeConv", max_pairs: int) -> list[tuple[int, int]]:
 
 
 def plot_kernels(
-    conv: "GaugeConv",
+    conv: GaugeConv,
     pairs: Sequence[tuple[int, int]] | None = None,
     *,
     max_pairs: int = 4,
-    fig: "Figure | SubFigure | None" = None,
+    fig: Figure | SubFigure | None = None,
     cmap: str = "RdBu_r",
     title: str | None = None,
     bases: Mapping[str, np.ndarray] | None = None,
-) -> "Figure | SubFigure":
+) -> Figure | SubFigure:
     """The expanded kernels of a GaugeConv, one block per (output field, input field) pair.
 
     A block is the ``d_out x d_in`` matrix of ``k x k`` kernels between the two fields (rows:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import statistics
 from pathlib import Path
 
@@ -68,7 +70,39 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("results"),
                    help=f"results folder: {RESULTS_FILE} (one JSON line per finished run), table.md, checkpoints/")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--parallel", default="data", choices=("data", "seeds"),
+                   help="under torchrun: 'data' trains each run data-parallel (DistributedDataParallel; gloo on CPU, "
+                   "nccl on CUDA); 'seeds' gives each process its own share of the runs")
+    p.add_argument("--shard", default=None, metavar="K/N",
+                   help="run only the K-th of N shares of the runs (K = 0..N-1), to spread seeds over machines")
+    p.add_argument("--merge", type=Path, nargs="*", default=[], metavar="FILE",
+                   help="more results.jsonl files (e.g. from other machines) to include in the table")
     return p
+
+
+def _distributed(parallel: str, device: torch.device) -> tuple[int, int, bool]:
+    """``(rank, world, ddp)``: joins the process group when launched by torchrun."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world == 1:
+        return 0, 1, False
+    rank = int(os.environ["RANK"])
+    if parallel == "seeds":
+        return rank, world, False
+    backend = "nccl" if device.type == "cuda" else "gloo"
+    torch.distributed.init_process_group(backend)
+    return rank, world, True
+
+
+def _shard(spec: str | None, rank: int, world: int, parallel: str) -> tuple[int, int]:
+    if spec is None:
+        return (rank, world) if parallel == "seeds" else (0, 1)
+    try:
+        k, n = (int(v) for v in spec.split("/"))
+    except ValueError:
+        raise SystemExit(f"--shard must look like K/N, e.g. 0/4, got {spec!r}") from None
+    if not 0 <= k < n:
+        raise SystemExit(f"--shard {spec}: K must be in 0..N-1")
+    return k, n
 
 
 def _device(name: str) -> torch.device:
@@ -131,28 +165,40 @@ def main(argv: list[str] | None = None, on_epoch_end=None) -> int:
     config = TrainConfig(args.epochs, args.train_size, args.test_size, args.batch_size, args.lr,
                          args.weight_decay, args.lr_step, args.lr_gamma, args.data_seed)
     device = _device(args.device)
+    rank, world, ddp = _distributed(args.parallel, device)
+    if ddp and device.type == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+    shard, shards = _shard(args.shard, rank, world, args.parallel)
     args.out.mkdir(parents=True, exist_ok=True)
 
     data = load_mobius_mnist(args.cache_dir, args.data_root, args.train_size, args.data_seed)
     seeds = range(args.seed, args.seed + args.runs)
+    runs = [(m, mode, seed) for m in models for mode in modes for seed in seeds]
     try:
-        for model in models:
-            for mode in modes:
-                for seed in seeds:
-                    done = [r for r in finished_runs(args.out)
-                            if (r["model"], r["train_mode"], r["seed"]) == (model, mode, seed) and config.matches(r)]
-                    if done:
-                        print(f"skip {model} {mode} seed {seed}: already in {args.out / RESULTS_FILE}")
-                        continue
-                    r = run_one(model, mode, seed, config, data, args.out, device,
-                                progress=not args.no_progress, on_epoch_end=on_epoch_end)
-                    print(f"{model} trained {mode}, seed {seed}: test error shifted {r['test_error_shifted']:.2f}%, "
-                          f"centered {r['test_error_centered']:.2f}% ({r['wall_time_s']:.0f} s on {r['device']})")
+        for model, mode, seed in runs[shard::shards]:
+            done = [r for r in finished_runs(args.out)
+                    if (r["model"], r["train_mode"], r["seed"]) == (model, mode, seed) and config.matches(r)]
+            if done:
+                if rank == 0 or not ddp:
+                    print(f"skip {model} {mode} seed {seed}: already in {args.out / RESULTS_FILE}")
+                continue
+            r = run_one(model, mode, seed, config, data, args.out, device,
+                        progress=not args.no_progress, on_epoch_end=on_epoch_end, ddp=ddp)
+            if r:
+                print(f"{model} trained {mode}, seed {seed}: test error shifted {r['test_error_shifted']:.2f}%, "
+                      f"centered {r['test_error_centered']:.2f}% ({r['wall_time_s']:.0f} s on {r['device']})")
     except KeyboardInterrupt:
         print("\ninterrupted: finished runs and the last epoch checkpoint are kept; re-run the same command to resume")
         return 130
+    finally:
+        if ddp:
+            torch.distributed.destroy_process_group()
+    if rank != 0:
+        return 0
 
-    records = [r for r in finished_runs(args.out) if config.matches(r) and r["seed"] in seeds and r["train_mode"] in modes]
+    merged = [json.loads(line) for path in args.merge for line in path.read_text().splitlines() if line.strip()]
+    unique = {(r["model"], r["train_mode"], r["seed"], r["epochs"], r["train_size"]): r for r in finished_runs(args.out) + merged}
+    records = [r for r in unique.values() if config.matches(r) and r["seed"] in seeds and r["train_mode"] in modes]
     table = results_table(records, models)
     header = (f"Möbius MNIST test error (%) on shifted test digits; {config.epochs} epochs, "
               f"{config.train_size} train / {config.test_size} test digits")

@@ -140,7 +140,7 @@ def load_mobius_mnist(
     if arrays is None:
         log(f"generating Möbius MNIST ({train_size} train digits, shift seed {seed}) into {cache}")
         arrays = _generate(cache, Path(data_root) if data_root else None, train_size, seed)
-        tmp = stem.with_suffix(".tmp.npz")
+        tmp = stem.with_suffix(f".{os.getpid()}.tmp.npz")  # several processes may build it at once
         np.savez(tmp, **arrays)
         os.replace(tmp, npz)
         meta.write_text(json.dumps({"sha256": _checksum(arrays), "train_size": train_size, "seed": seed}))

@@ -7,6 +7,7 @@ import os
 import platform
 import random
 import time
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
@@ -22,7 +23,7 @@ from manifolds import MobiusStrip
 from .data import MobiusMNIST
 from .models import build_model, count_parameters
 
-__all__ = ["TrainConfig", "run_one", "finished_runs", "RESULTS_FILE"]
+__all__ = ["TrainConfig", "run_one", "train_epoch", "finished_runs", "RESULTS_FILE"]
 
 RESULTS_FILE = "results.jsonl"
 
@@ -73,6 +74,37 @@ def _atomic_save(obj, path: Path) -> None:
     os.replace(tmp, path)
 
 
+def _world() -> tuple[int, int]:
+    """``(rank, world size)`` of the torch.distributed group, ``(0, 1)`` without one."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return torch.distributed.get_rank(), torch.distributed.get_world_size()
+    return 0, 1
+
+
+def train_epoch(model, optimizer, images, labels, order, batch_size: int, device, progress=None,
+                rank: int = 0, world: int = 1) -> None:
+    """One epoch of Adam steps over ``order`` in global batches of ``batch_size``.
+
+    Under torch.distributed (``model`` wrapped in DistributedDataParallel) every rank takes
+    its contiguous share of each global batch and DDP averages the gradients, so the
+    update equals one process's on the whole batch (up to batch-norm statistics and
+    dropout masks, which are per rank).
+    """
+    if batch_size % world:
+        raise ValueError(f"batch size {batch_size} must be divisible by the {world} processes")
+    share = batch_size // world
+    model.train()
+    for step in range(len(order) // batch_size):
+        idx = order[step * batch_size + rank * share : step * batch_size + (rank + 1) * share]
+        optimizer.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(model(images[idx].to(device)), labels[idx].to(device))
+        loss.backward()
+        optimizer.step()
+        if progress is not None:
+            progress.update(1)
+            progress.set_postfix(loss=f"{loss.item():.3f}")
+
+
 @torch.no_grad()
 def _test_error(model, images: torch.Tensor, labels: torch.Tensor, device, batch_size: int = 500) -> float:
     model.eval()
@@ -93,13 +125,19 @@ def run_one(
     device: torch.device,
     progress: bool = True,
     on_epoch_end: Callable[[int], None] | None = None,
+    ddp: bool = False,
 ) -> dict:
-    """Train and evaluate one model; resume from its checkpoint if one exists. Returns the result record."""
+    """Train and evaluate one model; resume from its checkpoint if one exists. Returns the result record.
+
+    With ``ddp`` (inside an initialized torch.distributed group) the run is data parallel over
+    the group's processes; rank 0 checkpoints, evaluates and records, the others return ``{}``.
+    """
     out_dir = Path(out_dir)
     ckpt_dir = out_dir / "checkpoints"
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     ckpt = ckpt_dir / f"{model_name}_{train_mode}_seed{seed}_e{config.epochs}_n{config.train_size}.pt"
 
+    rank, world = _world() if ddp else (0, 1)
     torch.manual_seed(seed)
     np.random.seed(seed)
     random.seed(seed)
@@ -116,7 +154,17 @@ def run_one(
         shuffle.set_state(state["shuffle"])
         _set_rng_state(state["rng"])
         first_epoch, elapsed = state["epoch"], state["elapsed"]
-        tqdm.write(f"resuming {model_name} ({train_mode}, seed {seed}) after epoch {first_epoch}")
+        if rank == 0:
+            tqdm.write(f"resuming {model_name} ({train_mode}, seed {seed}) after epoch {first_epoch}")
+    net = model
+    if world > 1:
+        # parameters with a size-1 axis (one input field) have two equally contiguous stride
+        # layouts; DDP's layout check flags the difference, which costs nothing here
+        warnings.filterwarnings("ignore", message="Grad strides do not match bucket view strides")
+        # the index buffers never change: broadcasting them every step would only cost time
+        net = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None, broadcast_buffers=False
+        )
 
     train = data["train"]
     images = (train.shifted if train_mode == "shifted" else train.centered)[: config.train_size]
@@ -126,27 +174,26 @@ def run_one(
         raise ValueError(f"train size {len(labels)} is smaller than one batch ({config.batch_size})")
     for epoch in range(first_epoch, config.epochs):
         start = time.perf_counter()
-        model.train()
         order = torch.randperm(len(labels), generator=shuffle)
-        bar = tqdm(range(steps), desc=f"{model_name} {train_mode} s{seed} epoch {epoch + 1}/{config.epochs}",
-                   disable=not progress, leave=False)
-        for step in bar:
-            idx = order[step * config.batch_size : (step + 1) * config.batch_size]
-            optimizer.zero_grad(set_to_none=True)
-            loss = F.cross_entropy(model(images[idx].to(device)), labels[idx].to(device))
-            loss.backward()
-            optimizer.step()
-            bar.set_postfix(loss=f"{loss.item():.3f}")
+        with tqdm(total=steps, desc=f"{model_name} {train_mode} s{seed} epoch {epoch + 1}/{config.epochs}",
+                  disable=not progress or rank != 0, leave=False) as bar:
+            train_epoch(net, optimizer, images, labels, order, config.batch_size, device, bar, rank, world)
         scheduler.step()
         elapsed += time.perf_counter() - start
-        _atomic_save(
-            {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-             "shuffle": shuffle.get_state(), "rng": _rng_state(), "epoch": epoch + 1, "elapsed": elapsed},
-            ckpt,
-        )
+        if rank == 0:
+            _atomic_save(
+                {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                 "shuffle": shuffle.get_state(), "rng": _rng_state(), "epoch": epoch + 1, "elapsed": elapsed},
+                ckpt,
+            )
+        if world > 1:
+            torch.distributed.barrier()
         if on_epoch_end is not None:
             on_epoch_end(epoch + 1)
 
+    if rank != 0:
+        torch.distributed.barrier()  # rank 0 evaluates and records
+        return {}
     test = data["test"]
     start = time.perf_counter()
     n = config.test_size
@@ -167,7 +214,10 @@ def run_one(
     models_dir = out_dir / "models"
     models_dir.mkdir(exist_ok=True)
     torch.save(model.state_dict(), models_dir / ckpt.name)
+    record["processes"] = world
     with open(out_dir / RESULTS_FILE, "a") as f:
         f.write(json.dumps(record) + "\n")
     ckpt.unlink()
+    if world > 1:
+        torch.distributed.barrier()
     return record

@@ -167,7 +167,9 @@ class GaugeConv(AtlasModule):
             return self.expand_weight(), self.expand_bias()
         key = tuple((p._version, p.data_ptr(), p.dtype, p.device) for p in self.parameters())
         if self._expanded_cache is None or self._expanded_cache[0] != key:
-            self._expanded_cache = (key, self.expand_weight(), self.expand_bias())
+            # in the parameters' dtype, whatever autocast is active: conv2d casts it per call
+            with torch.autocast(self._out_order.device.type, enabled=False):
+                self._expanded_cache = (key, self.expand_weight(), self.expand_bias())
         return self._expanded_cache[1], self._expanded_cache[2]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,110 @@
+"""Beyond eager float32: torch.compile, export to frozen modules, mixed precision, eval-mode caching."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import torch
+from torch import nn
+
+from gaugecnn import FieldType, trivial
+from gaugecnn import nn as gnn
+from gaugecnn.testing import assert_gauge_equivariant, assert_isometry_equivariant, tolerance
+from manifolds import CubeSphere, MobiusStrip
+
+
+def mobius_net(strip: MobiusStrip) -> nn.Sequential:
+    g = strip.group
+    scalar, hidden = FieldType(g, "1 trivial"), FieldType(g, "2 trivial + 2 sign + 2 regular")
+    pool = gnn.GaugePool(strip, hidden)
+    torch.manual_seed(0)
+    return nn.Sequential(
+        gnn.GaugeConv(strip, scalar, hidden, 3), gnn.ELU(hidden), pool,
+        gnn.GaugeConv(pool.out_atlas, hidden, hidden, 3), gnn.FieldBatchNorm(hidden), gnn.ELU(hidden),
+        gnn.GroupPool(hidden), gnn.GlobalPool(FieldType(g, [trivial(g)] * 6)), nn.Linear(6, 3),
+    )
+
+
+def test_torch_compile_fullgraph_matches_eager():
+    strip = MobiusStrip(8, 8)
+    net = mobius_net(strip).eval()
+    x = torch.randn(4, 1, 8, 8)
+    compiled = torch.compile(net, fullgraph=True)
+    with torch.no_grad():
+        assert torch.allclose(compiled(x), net(x), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.filterwarnings("ignore::FutureWarning", "ignore::torch.jit.TracerWarning")
+def test_export_gives_identical_outputs_and_runs_without_gaugecnn(tmp_path):
+    for atlas, shape in ((MobiusStrip(8, 8), (8, 8)), (CubeSphere(4), (6, 4, 4))):
+        g = atlas.group
+        net = nn.Sequential(
+            gnn.GaugeConv(atlas, FieldType(g, "1 trivial"), FieldType(g, "3 regular"), 3),
+            gnn.ELU(FieldType(g, "3 regular")),
+            gnn.ConventionalConv(atlas, FieldType(g, "3 regular").size, 2, 3),
+        ).eval()
+        x = torch.randn(3, 1, *shape)
+        frozen = gnn.export(net)
+        assert not any(isinstance(m, (gnn.GaugeConv, gnn.ConventionalConv)) for m in frozen.modules())
+        with torch.no_grad():
+            assert torch.equal(frozen(x), net(x))
+            program = torch.export.export(frozen, (x,))
+            assert torch.equal(program.module()(x), net(x))
+            traced = torch.jit.trace(frozen, x)
+    path = tmp_path / "model.pt"
+    traced.save(str(path))
+    torch.save(x, tmp_path / "x.pt")
+    # a fresh interpreter in which gaugecnn cannot be imported runs the saved model
+    code = (
+        "import sys; sys.modules['gaugecnn'] = None; sys.modules['manifolds'] = None\n"
+        "import torch\n"
+        f"m = torch.jit.load({str(path)!r}); x = torch.load({str(tmp_path / 'x.pt')!r})\n"
+        f"torch.save(m(x), {str(tmp_path / 'y.pt')!r})\n"
+    )
+    subprocess.run([sys.executable, "-W", "ignore", "-c", code], check=True)
+    with torch.no_grad():
+        assert torch.equal(torch.load(tmp_path / "y.pt"), net(x))
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16])
+def test_autocast_on_cpu_stays_within_the_documented_bound(dtype, record_error):
+    strip = MobiusStrip(8, 8)
+    net = mobius_net(strip)
+    net.train()
+    net(torch.randn(8, 1, 8, 8))
+    net.eval()
+    with torch.no_grad(), torch.autocast("cpu", dtype=dtype):
+        assert net(torch.randn(2, 1, 8, 8)).dtype == dtype  # the linear layer runs in low precision
+    err = assert_gauge_equivariant(net, strip, autocast=dtype)
+    err = max(err, assert_isometry_equivariant(net, strip, strip.isometries(step=2), autocast=dtype))
+    assert err <= tolerance(dtype)
+    # and the bound is not vacuous: low precision does differ from float32
+    x = torch.randn(2, 1, 8, 8)
+    with torch.no_grad():
+        full = net(x)
+        with torch.autocast("cpu", dtype=dtype):
+            low = net(x).float()
+    assert 0 < (full - low).abs().max() <= 0.1 * full.abs().max()
+
+
+def test_eval_cache_reuses_the_kernel_and_keeps_state_dict_keys():
+    strip = MobiusStrip(6, 6)
+    t = FieldType(strip.group, "2 regular + 1 sign")
+    conv = gnn.GaugeConv(strip, t, t, 3)
+    keys = set(conv.state_dict())
+    conv.eval()
+    x = torch.randn(2, t.size, 6, 6)
+    with torch.no_grad():
+        first = conv(x)
+        cached = conv._expanded_cache[1]
+        assert torch.equal(conv(x), first) and conv._expanded_cache[1] is cached
+        next(iter(conv.weights.values())).mul_(2)  # an in-place update invalidates the cache
+        assert not torch.equal(conv(x), first)
+    assert set(conv.state_dict()) == keys
+    conv.train()
+    assert set(conv.state_dict()) == keys
+    # training still reaches the parameters
+    conv(x).sum().backward()
+    assert all(p.grad is not None for p in conv.parameters())
