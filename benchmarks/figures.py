@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from gaugecnn import FieldType, trivial
-from gaugecnn.viz import plot_kernels, plot_surface_field, plot_transport_padding
+from gaugecnn.viz import Embedding, plot_kernels, plot_surface_field, plot_transport_padding
 from manifolds import CubeRotation, CubeSphere, MobiusStrip
 from manifolds.cube_sphere import _FRAMES
 
@@ -83,13 +83,13 @@ def mobius_embedding(s: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 def plot_mobius_field(
     field,
-    ax: "Axes | None" = None,
+    ax: Axes | None = None,
     cut: bool = True,
     *,
     cmap: str = "Blues",
     view: tuple[float, float] = (20.0, 180.0),
     zoom: float = 1.0,
-) -> "Figure":
+) -> Figure:
     """A scalar field ``(width, length)`` painted on the Möbius strip in 3D, the cut marked by a red line.
 
     The strip's length is 2π times its width: a square chart such as Möbius MNIST's appears
@@ -104,7 +104,7 @@ def plot_mobius_field(
                               curve_style={"linewidth": 2})
 
 
-def _plot_chart(ax: "Axes", field: np.ndarray, cmap: str, title: str) -> None:
+def _plot_chart(ax: Axes, field: np.ndarray, cmap: str, title: str) -> None:
     """The flat chart with its two ends marked as the cut, glued reversed (arrows in opposite directions)."""
     width, length = field.shape
     ax.imshow(field, cmap=cmap, extent=(-0.5, length - 0.5, width - 0.5, -0.5))
@@ -120,7 +120,7 @@ def _plot_chart(ax: "Axes", field: np.ndarray, cmap: str, title: str) -> None:
     ax.set_title(title, fontsize=10)
 
 
-def _digit_figure(field: torch.Tensor, title: str, chart_title: str, strip_title: str, view: tuple[float, float]) -> "Figure":
+def _digit_figure(field: torch.Tensor, title: str, chart_title: str, strip_title: str, view: tuple[float, float]) -> Figure:
     plt = _pyplot()
     fig = plt.figure(figsize=(10, 4.4))
     chart_ax = fig.add_axes((0.06, 0.12, 0.3, 0.7))
@@ -135,7 +135,7 @@ def _digit_figure(field: torch.Tensor, title: str, chart_title: str, strip_title
 # -- the cube sphere -------------------------------------------------------------------------------------------
 
 
-def cube_embeddings(atlas: CubeSphere) -> list:
+def cube_embeddings(atlas: CubeSphere) -> list[Embedding]:
     """One embedding ``(s, t) -> point on the cube [-1, 1]^3`` per face, in the atlas's chart order."""
 
     def face(name: str):
@@ -161,13 +161,13 @@ def cube_pixel_centres(atlas: CubeSphere) -> np.ndarray:
 def plot_cube_field(
     cube_field,
     atlas: CubeSphere,
-    ax: "Axes | None" = None,
+    ax: Axes | None = None,
     *,
     cmap: str = "Reds",
     view: tuple[float, float] = (25.0, 35.0),
     vmin: float | None = None,
     vmax: float | None = None,
-) -> "Figure":
+) -> Figure:
     """A scalar field ``(6, n, n)`` on the faces of a CubeSphere, painted on the cube in 3D."""
     field = cube_field.detach().cpu().numpy() if isinstance(cube_field, torch.Tensor) else np.asarray(cube_field)
     if field.shape != atlas.shape:
@@ -282,7 +282,7 @@ def _gauge_regular(args, images: torch.Tensor, labels: torch.Tensor) -> tuple[to
     weights = args.weights or _default_weights()
     if weights is not None:
         state = torch.load(weights, map_location="cpu", weights_only=True)
-        model.load_state_dict(state["model"] if "model" in state else state)  # a state_dict, or a trainer checkpoint
+        model.load_state_dict(state)
         print(f"kernels: weights from {weights}")
         return model, f"trained weights {Path(weights).name}"
     steps = args.steps if args.steps is not None else (4 if args.quick else 60)
@@ -306,7 +306,7 @@ def _gauge_regular(args, images: torch.Tensor, labels: torch.Tensor) -> tuple[to
 # -- the figures ---------------------------------------------------------------------------------------------------
 
 
-def _save(fig: "Figure", path: Path, dpi: int = 100) -> None:
+def _save(fig: Figure, path: Path, dpi: int = 100) -> None:
     fig.savefig(path, dpi=dpi, bbox_inches="tight", pad_inches=0.1)
     _pyplot().close(fig)
     print(f"wrote {path} ({path.stat().st_size // 1024} KB)")
