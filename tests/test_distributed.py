@@ -8,7 +8,7 @@ import torch
 import torch.multiprocessing as mp
 from torch import nn
 
-from benchmarks.mobius_mnist.train import train_epoch
+from benchmarks.mobius_mnist.train import data_parallel, train_epoch
 from gaugecnn import FieldType, trivial
 from gaugecnn import nn as gnn
 from manifolds import MobiusStrip
@@ -42,7 +42,7 @@ def _worker(rank: int, world: int, port: int, out: str) -> None:
     torch.set_num_threads(1)
     torch.distributed.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
     model = small_gauge_net()
-    ddp = nn.parallel.DistributedDataParallel(model, broadcast_buffers=False)
+    ddp = data_parallel(model, torch.device("cpu"))
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
     images, labels, order = data()
     train_epoch(ddp, optimizer, images, labels, order, BATCH, torch.device("cpu"), rank=rank, world=world)

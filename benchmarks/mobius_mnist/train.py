@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import platform
@@ -23,7 +24,7 @@ from manifolds import MobiusStrip
 from .data import MobiusMNIST
 from .models import build_model, count_parameters
 
-__all__ = ["TrainConfig", "run_one", "train_epoch", "finished_runs", "RESULTS_FILE"]
+__all__ = ["TrainConfig", "run_one", "train_epoch", "data_parallel", "finished_runs", "RESULTS_FILE"]
 
 RESULTS_FILE = "results.jsonl"
 
@@ -79,6 +80,17 @@ def _world() -> tuple[int, int]:
     if torch.distributed.is_available() and torch.distributed.is_initialized():
         return torch.distributed.get_rank(), torch.distributed.get_world_size()
     return 0, 1
+
+
+def data_parallel(model: torch.nn.Module, device: torch.device) -> torch.nn.parallel.DistributedDataParallel:
+    """DDP that syncs buffers once at start only: the index buffers never change, so broadcasting
+    them every step would only cost time."""
+    ddp = torch.nn.parallel.DistributedDataParallel
+    no_resync = "forward_sync_buffers" if "forward_sync_buffers" in inspect.signature(ddp).parameters else "broadcast_buffers"
+    # parameters with a size-1 axis (one input field) have two equally contiguous stride
+    # layouts; DDP's layout check flags the difference, which costs nothing here
+    warnings.filterwarnings("ignore", message="Grad strides do not match bucket view strides")
+    return ddp(model, device_ids=[device.index] if device.type == "cuda" else None, **{no_resync: False})
 
 
 def train_epoch(model, optimizer, images, labels, order, batch_size: int, device, progress=None,
@@ -158,13 +170,7 @@ def run_one(
             tqdm.write(f"resuming {model_name} ({train_mode}, seed {seed}) after epoch {first_epoch}")
     net = model
     if world > 1:
-        # parameters with a size-1 axis (one input field) have two equally contiguous stride
-        # layouts; DDP's layout check flags the difference, which costs nothing here
-        warnings.filterwarnings("ignore", message="Grad strides do not match bucket view strides")
-        # the index buffers never change: broadcasting them every step would only cost time
-        net = torch.nn.parallel.DistributedDataParallel(
-            model, device_ids=[device.index] if device.type == "cuda" else None, broadcast_buffers=False
-        )
+        net = data_parallel(model, device)
 
     train = data["train"]
     images = (train.shifted if train_mode == "shifted" else train.centered)[: config.train_size]
