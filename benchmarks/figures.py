@@ -23,7 +23,6 @@ import torch.nn.functional as F
 from gaugecnn import FieldType, trivial
 from gaugecnn.viz import Embedding, plot_kernels, plot_surface_field, plot_transport_padding
 from manifolds import CubeRotation, CubeSphere, MobiusStrip
-from manifolds.cube_sphere import _FRAMES
 
 from .mobius_mnist.data import load_mobius_mnist
 from .mobius_mnist.models import MODELS, PAPER, build_model
@@ -139,7 +138,7 @@ def cube_embeddings(atlas: CubeSphere) -> list[Embedding]:
     """One embedding ``(s, t) -> point on the cube [-1, 1]^3`` per face, in the atlas's chart order."""
 
     def face(name: str):
-        normal, rows, cols = _FRAMES[name]
+        normal, rows, cols = CubeSphere.face_frames()[name]
 
         def embed(s, t):
             point = normal[:, None, None] + rows[:, None, None] * (2 * s - 1) + cols[:, None, None] * (2 * t - 1)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .groups import StructureGroup
@@ -134,7 +135,12 @@ class FieldMap:
 
 
 class FieldGather(nn.Module):
-    """A FieldMap bound to a field type: index tensors built once, one gather per call."""
+    """A FieldMap bound to a field type: index tensors built once, one gather per call.
+
+    A padding map (the source grid copied unchanged into the middle of a larger target)
+    takes a faster road: ``F.pad`` lays out the interior and the zeros, and only the halo
+    pixels that have a source are gathered and written.
+    """
 
     def __init__(self, field_map: FieldMap, field_type: FieldType, charts_first: bool = False):
         super().__init__()
@@ -144,11 +150,30 @@ class FieldGather(nn.Module):
         n, h, w = field_map.target_grid
         self.target_shape = (n, field_type.size, h, w) if charts_first else (field_type.size, *spatial_shape(field_map.target_grid))
         index, coeff = field_map.gather_plan(field_type, charts_first)
+        self.pad_widths = _pad_widths(field_map)
+        if self.pad_widths is not None:
+            # keep only halo entries with a source: (D, halo) positions, sources, coefficients
+            ph, pw = self.pad_widths
+            interior = torch.zeros(self.target_shape, dtype=torch.bool)
+            interior[..., ph : h - ph, pw : w - pw] = True
+            halo = np.flatnonzero(~interior.reshape(-1).numpy() & np.any(coeff != 0, axis=0))
+            index, coeff = index[:, halo], coeff[:, halo]
+            self.register_buffer("halo", torch.from_numpy(halo), persistent=False)
         self.register_buffer("index", torch.from_numpy(index), persistent=False)
         # float64, cast to the input's dtype on use: exact for any ρ, whatever the default dtype
         self.register_buffer("coeff", torch.from_numpy(coeff), persistent=False)
-        # a pure permutation with no zeros needs no multiply
+        # a pure permutation needs no multiply
         self.plain_gather = bool(index.shape[0] == 1 and np.all(coeff == 1.0))
+
+    def _gather(self, flat: torch.Tensor) -> torch.Tensor:
+        # index_select, not flat[:, index]: the advanced-indexing kernel is several times slower here
+        if self.plain_gather:
+            return flat.index_select(1, self.index[0])
+        coeff = self.coeff.to(flat.dtype)
+        out = flat.index_select(1, self.index[0]) * coeff[0]
+        for k in range(1, self.index.shape[0]):
+            out = out + flat.index_select(1, self.index[k]) * coeff[k]
+        return out
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if tuple(x.shape[1:]) != self.source_shape:
@@ -156,15 +181,28 @@ class FieldGather(nn.Module):
                 f"expected a field of shape (batch, {', '.join(map(str, self.source_shape))}) "
                 f"for field type {self.field_type}, got {tuple(x.shape)}"
             )
-        flat = x.reshape(x.shape[0], -1)
-        if self.plain_gather:
-            out = flat[:, self.index[0]]
+        batch = x.shape[0]
+        flat = x.reshape(batch, -1)
+        if self.pad_widths is None:
+            out = self._gather(flat)
         else:
-            coeff = self.coeff.to(x.dtype)
-            out = flat[:, self.index[0]] * coeff[0]
-            for k in range(1, self.index.shape[0]):
-                out = out + flat[:, self.index[k]] * coeff[k]
+            ph, pw = self.pad_widths
+            layout = x.transpose(1, 2) if self.charts_first and x.dim() == 5 else x
+            out = F.pad(layout, (pw, pw, ph, ph)).reshape(batch, -1)
+            if len(self.halo):  # in place: F.pad's backward does not need its output
+                out.index_copy_(1, self.halo, self._gather(flat))
         if self.charts_first:
             n, c, h, w = self.target_shape
-            return out.reshape(x.shape[0] * n, c, h, w)
-        return out.reshape(x.shape[0], *self.target_shape)
+            return out.reshape(batch * n, c, h, w)
+        return out.reshape(batch, *self.target_shape)
+
+
+def _pad_widths(field_map: FieldMap) -> tuple[int, int] | None:
+    """``(ph, pw)`` if the map copies its source unchanged into the middle of a grown grid, else None."""
+    (n, h, w), (nt, ht, wt) = field_map.source_grid, field_map.target_grid
+    ph, pw = (ht - h) // 2, (wt - w) // 2
+    if nt != n or ht != h + 2 * ph or wt != w + 2 * pw or (ph, pw) == (0, 0):
+        return None
+    middle = (slice(None), slice(ph, ph + h), slice(pw, pw + w))
+    same = np.array_equal(field_map.source[middle], np.arange(n * h * w).reshape(n, h, w))
+    return (ph, pw) if same and not field_map.element[middle].any() else None

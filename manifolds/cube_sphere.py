@@ -73,6 +73,11 @@ class CubeSphere(Atlas):
         super().__init__(group or cyclic_group(4), (n, n), list(_FRAMES), _gluings())
         self.n = n
 
+    @staticmethod
+    def face_frames() -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Per face name: outward normal N, row direction R, column direction C (3D, with R x C = N)."""
+        return {name: tuple(v.copy() for v in frame) for name, frame in _FRAMES.items()}
+
     def isometries(self) -> list["CubeRotation"]:
         """All symmetries of the cube whose frame changes lie in the group."""
         out = []

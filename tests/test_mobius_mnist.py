@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 from pathlib import Path
@@ -108,6 +109,8 @@ def test_quick_preset_end_to_end(cache_dir, tmp_path, capsys):
     assert "| gauge_signflip | 819962 | 819962 |" in table and "| cnn_params | 832190 | 832190 |" in table
     assert "4.27 ± 0.24" in table  # the paper's figure beside ours
     assert list((out / "checkpoints").iterdir()) == []
+    if importlib.util.find_spec("matplotlib") is not None:
+        assert (out / "results.png").read_bytes().startswith(b"\x89PNG")
     # a second identical command skips the finished runs
     capsys.readouterr()
     assert main(argv) == 0

@@ -204,4 +204,12 @@ def main(argv: list[str] | None = None, on_epoch_end=None) -> int:
               f"{config.train_size} train / {config.test_size} test digits")
     (args.out / "table.md").write_text(f"{header}\n\n{table}\n")
     print(f"\n{header}\n\n{table}")
+    try:
+        import matplotlib  # noqa: F401  (the optional 'viz' extra)
+    except ImportError:
+        print("\n(install the viz extra, pip install -e '.[viz]', for a bar chart beside the table)")
+    else:
+        from ..figures import plot_results
+
+        print(f"\nbar chart: {plot_results(records, args.out / 'results.png')}")
     return 0

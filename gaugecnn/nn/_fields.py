@@ -48,7 +48,7 @@ class FieldLayout(nn.Module):
         parts = []
         for d in self.norm_dims:
             idx = self.norm_index(d)
-            v = x[:, idx.reshape(-1)].unflatten(1, idx.shape)  # (B, F, d, ...)
+            v = x.index_select(1, idx.reshape(-1)).unflatten(1, idx.shape)  # (B, F, d, ...)
             norm = v.abs() if d == 1 else v.pow(2).sum(2, keepdim=True).sqrt()
             parts.append(norm.expand_as(v).flatten(1, 2))
-        return self.assemble(x[:, self.pointwise], parts)
+        return self.assemble(x.index_select(1, self.pointwise), parts)

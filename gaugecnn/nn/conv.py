@@ -136,9 +136,9 @@ class GaugeConv(AtlasModule):
             rows.append(torch.cat(row, dim=1))
         kernel = torch.cat(rows, dim=0)
         if not self._out.is_grouped:
-            kernel = kernel[self._out_order]
+            kernel = kernel.index_select(0, self._out_order)
         if not self._in.is_grouped:
-            kernel = kernel[:, self._in_order]
+            kernel = kernel.index_select(1, self._in_order)
         return kernel
 
     def expand_bias(self) -> torch.Tensor | None:
@@ -155,7 +155,7 @@ class GaugeConv(AtlasModule):
             else:
                 parts.append(torch.zeros(self._out.multiplicity[o] * rep_out.dim, dtype=ref.dtype, device=ref.device))
         bias = torch.cat(parts)
-        return bias if self._out.is_grouped else bias[self._out_order]
+        return bias if self._out.is_grouped else bias.index_select(0, self._out_order)
 
     def expanded(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Kernel and bias; in eval mode without autograd they are expanded once and reused.

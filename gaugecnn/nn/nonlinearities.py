@@ -54,14 +54,14 @@ class FieldNonlinearity(nn.Module):
             n = idx.shape[0]
             bias = self.norm_bias[start : start + n].view(1, n, 1, *spatial)
             start += n
-            v = x[:, idx.reshape(-1)].unflatten(1, idx.shape)  # (B, F, d, ...)
+            v = x.index_select(1, idx.reshape(-1)).unflatten(1, idx.shape)  # (B, F, d, ...)
             if d == 1:
                 out = torch.sign(v) * sigma(v.abs() + bias)
             else:
                 norm = v.pow(2).sum(2, keepdim=True).sqrt()
                 out = v / norm.clamp_min(1e-12) * sigma(norm + bias)
             parts.append(out.flatten(1, 2))
-        return self.layout.assemble(sigma(x[:, self.layout.pointwise]), parts)
+        return self.layout.assemble(sigma(x.index_select(1, self.layout.pointwise)), parts)
 
     def extra_repr(self) -> str:
         return f"'{self.in_type}', activation={self.activation}"

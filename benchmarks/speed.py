@@ -1,0 +1,249 @@
+"""``python -m benchmarks.speed``: what gauge equivariance costs, measured against plain convolutions.
+
+For every Möbius MNIST model, the training step (forward, loss, backward, Adam step) and the
+eval forward of the gaugecnn model are timed against its plain-conv lower bound: the same
+topology and channel counts with ``nn.Conv2d`` and its built-in zero padding, ``nn.ELU``,
+``nn.MaxPool2d`` -- no kernel expansion, no transport padding. Both run in one process,
+interleaved, for several rounds; the table gives medians (min-max) and ratios. Layer-level
+figures compare GaugeConv, the nonlinearities and pooling with their plain counterparts.
+Memory: the bytes autograd saves for backward in one training step (the activations), and
+on CUDA the allocator's peak. Denormals are flushed on both sides (``--no-flush-denormal``
+to keep them). This is a benchmark: it prints figures, it asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import platform
+import statistics
+import time
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import gaugecnn
+from gaugecnn import FieldType
+from gaugecnn import nn as gnn
+from manifolds import MobiusStrip
+
+from .mobius_mnist.models import MODELS, build_model
+
+__all__ = ["main", "plain_lower_bound"]
+
+
+def plain_lower_bound(model: nn.Sequential, kernel_size: int = 5) -> nn.Sequential:
+    """The same topology with plain layers: Conv2d(padding=k//2), ELU, MaxPool2d, global max pool."""
+    layers: list[nn.Module] = []
+    c_in = 1
+    for m in model:
+        if isinstance(m, (gnn.GaugeConv, gnn.ConventionalConv)):
+            c_out = m.out_type.size if isinstance(m, gnn.GaugeConv) else m.out_channels
+            layers.append(nn.Conv2d(c_in, c_out, kernel_size, padding=kernel_size // 2))
+            c_in = c_out
+        elif isinstance(m, (gnn.FieldNonlinearity, nn.ELU)):
+            layers.append(nn.ELU())
+        elif isinstance(m, gnn.GaugePool):
+            layers.append(nn.MaxPool2d(2))
+        elif isinstance(m, gnn.GlobalPool):
+            layers += [nn.AdaptiveMaxPool2d(1), nn.Flatten()]
+        else:  # the classifier: identical on both sides
+            layers.append(copy.deepcopy(m))
+    return nn.Sequential(*layers)
+
+
+def _time(fn: Callable[[], object], device: torch.device) -> float:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    start = time.perf_counter()
+    fn()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return time.perf_counter() - start
+
+
+def _stats(times: list[float]) -> dict:
+    return {"median_ms": 1e3 * statistics.median(times), "min_ms": 1e3 * min(times), "max_ms": 1e3 * max(times)}
+
+
+def _train_step(model, optimizer, x, y):
+    def step():
+        optimizer.zero_grad(set_to_none=True)
+        F.cross_entropy(model(x), y).backward()
+        optimizer.step()
+
+    return step
+
+
+def _eval_forward(model, x):
+    def forward():
+        with torch.no_grad():
+            model(x)
+
+    return forward
+
+
+def _saved_for_backward_mb(model, x, y) -> float:
+    """Megabytes autograd keeps for backward in one training forward (distinct storages)."""
+    seen: dict[int, int] = {}
+
+    def pack(t):
+        if t.device.type != "meta":
+            seen[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        loss = F.cross_entropy(model(x), y)
+    loss.backward()
+    model.zero_grad(set_to_none=True)
+    return sum(seen.values()) / 2**20
+
+
+def _compare(pairs: dict[str, tuple[Callable, Callable]], rounds: int, warmup: int, device) -> dict:
+    """Interleaved timing of (gauge, plain) callables: warm-up, then ``rounds`` alternations."""
+    out = {}
+    for name, (gauge, plain) in pairs.items():
+        for _ in range(warmup):
+            gauge()
+            plain()
+        tg, tp = [], []
+        for _ in range(rounds):
+            tg.append(_time(gauge, device))
+            tp.append(_time(plain, device))
+        out[name] = {"gauge": _stats(tg), "plain": _stats(tp), "ratio": statistics.median(tg) / statistics.median(tp)}
+    return out
+
+
+def bench_models(models, batch, rounds, warmup, device, compiled: bool) -> dict:
+    strip = MobiusStrip(28, 28)
+    results = {}
+    for name in models:
+        torch.manual_seed(0)
+        gauge = build_model(name, strip).to(device)
+        plain = plain_lower_bound(gauge).to(device)
+        x = torch.rand(batch, 1, 28, 28, device=device)
+        y = torch.randint(0, 10, (batch,), device=device)
+        entry = {}
+        variants = [("eager", gauge, plain)]
+        if compiled:
+            variants.append(("compiled", torch.compile(gauge), torch.compile(plain)))
+        for variant, g, p in variants:
+            og = torch.optim.Adam(gauge.parameters(), 5e-3, weight_decay=1e-6)
+            op = torch.optim.Adam(plain.parameters(), 5e-3, weight_decay=1e-6)
+            g.train(), p.train()
+            train = _compare({"train": (_train_step(g, og, x, y), _train_step(p, op, x, y))}, rounds, warmup, device)
+            g.eval(), p.eval()
+            evals = _compare({"eval": (_eval_forward(g, x), _eval_forward(p, x))}, rounds, warmup, device)
+            entry[variant] = {**train, **evals}
+        gauge.train(), plain.train()
+        entry["saved_for_backward_mb"] = {"gauge": _saved_for_backward_mb(gauge, x, y), "plain": _saved_for_backward_mb(plain, x, y)}
+        if device.type == "cuda":
+            peaks = {}
+            for side, model in (("gauge", gauge), ("plain", plain)):
+                torch.cuda.reset_peak_memory_stats(device)
+                _train_step(model, torch.optim.Adam(model.parameters()), x, y)()
+                peaks[side] = torch.cuda.max_memory_allocated(device) / 2**20
+            entry["peak_cuda_mb"] = peaks
+        results[name] = entry
+        print(_model_line(name, entry), flush=True)
+    return results
+
+
+def bench_layers(batch, rounds, warmup, device) -> dict:
+    """GaugeConv, the nonlinearities and pooling against Conv2d, ELU and MaxPool2d (train: fwd+bwd)."""
+    strip = MobiusStrip(14, 14)
+    g = strip.group
+    cases = {}
+    for label, text in (("regular", "32 regular"), ("sign", "64 sign"), ("mixed", "16 trivial + 16 sign + 16 regular")):
+        t = FieldType(g, text)
+        c = t.size
+        x = torch.randn(batch, c, 14, 14, device=device, requires_grad=True)
+        cases[f"conv {label} {c}->{c}"] = (gnn.GaugeConv(strip, t, t, 5).to(device), nn.Conv2d(c, c, 5, padding=2).to(device), x)
+        cases[f"elu {label}"] = (gnn.ELU(t).to(device), nn.ELU().to(device), x)
+        cases[f"pool {label}"] = (gnn.GaugePool(strip, t).to(device), nn.MaxPool2d(2).to(device), x)
+    out = {}
+    for name, (gauge, plain, x) in cases.items():
+        def fwd_bwd(m):
+            return lambda: m(x).sum().backward()
+
+        out[name] = {
+            **_compare({"train": (fwd_bwd(gauge), fwd_bwd(plain))}, rounds, warmup, device),
+            **_compare({"eval": (_eval_forward(gauge.eval(), x), _eval_forward(plain.eval(), x))}, rounds, warmup, device),
+        }
+        gauge.train(), plain.train()
+        print(f"  {name:28s} train x{out[name]['train']['ratio']:.2f}  eval x{out[name]['eval']['ratio']:.2f}", flush=True)
+    return out
+
+
+def _model_line(name: str, entry: dict) -> str:
+    e = entry["eager"]
+    line = (f"{name:15s} train {e['train']['gauge']['median_ms']:8.1f} ms vs {e['train']['plain']['median_ms']:8.1f} ms "
+            f"(x{e['train']['ratio']:.2f})  eval {e['eval']['gauge']['median_ms']:7.1f} vs {e['eval']['plain']['median_ms']:7.1f} ms "
+            f"(x{e['eval']['ratio']:.2f})")
+    if "compiled" in entry:
+        c = entry["compiled"]
+        line += f"  compiled train x{c['train']['ratio']:.2f} eval x{c['eval']['ratio']:.2f}"
+    return line
+
+
+def markdown(results: dict) -> str:
+    """The model table: medians (min-max) and ratios."""
+    def cell(s):
+        return f"{s['median_ms']:.1f} ({s['min_ms']:.1f}-{s['max_ms']:.1f})"
+
+    rows = ["| model | train gauge ms | train plain ms | train ratio | eval gauge ms | eval plain ms | eval ratio | saved for backward MB (gauge / plain) |",
+            "|---|---|---|---|---|---|---|---|"]
+    for name, entry in results["models"].items():
+        e = entry["eager"]
+        mem = entry["saved_for_backward_mb"]
+        rows.append(f"| {name} | {cell(e['train']['gauge'])} | {cell(e['train']['plain'])} | {e['train']['ratio']:.2f} "
+                    f"| {cell(e['eval']['gauge'])} | {cell(e['eval']['plain'])} | {e['eval']['ratio']:.2f} "
+                    f"| {mem['gauge']:.0f} / {mem['plain']:.0f} |")
+    return "\n".join(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.speed", description=__doc__.split("\n\n")[0])
+    p.add_argument("--models", default="all", help=f"comma-separated model names or 'all' ({', '.join(MODELS)})")
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--rounds", type=int, default=7, help="timed rounds per measurement (median, min, max)")
+    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's own choice)")
+    p.add_argument("--device", default="auto", help="'auto' (CUDA when present), 'cpu' or 'cuda'")
+    p.add_argument("--compile", action="store_true", help="also time torch.compile'd models (slow to start)")
+    p.add_argument("--no-layers", action="store_true", help="skip the layer-level figures")
+    p.add_argument("--no-flush-denormal", action="store_true", help="keep denormal floats (both sides alike)")
+    p.add_argument("--quick", action="store_true", help="smoke test: batch 8, 1 round, no warm-up, two models")
+    p.add_argument("--out", type=Path, default=Path("results") / "speed.json", help="JSON output")
+    args = p.parse_args(argv)
+    torch.set_flush_denormal(not args.no_flush_denormal)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.quick:
+        args.batch_size, args.rounds, args.warmup = 8, 1, 0
+        if args.models == "all":
+            args.models = "gauge_regular,gauge_signflip"
+    device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else "cpu" if args.device == "auto" else args.device)
+    models = list(MODELS) if args.models == "all" else args.models.split(",")
+    info = {
+        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({platform.machine()})",
+        "threads": torch.get_num_threads(), "batch_size": args.batch_size, "rounds": args.rounds,
+        "flush_denormal": not args.no_flush_denormal, "torch": torch.__version__, "gaugecnn": gaugecnn.__version__,
+    }
+    print(f"speed on {info['device']}, {info['threads']} threads, batch {args.batch_size}, {args.rounds} rounds", flush=True)
+    results = {"info": info, "models": bench_models(models, args.batch_size, args.rounds, args.warmup, device, args.compile)}
+    if not args.no_layers:
+        print("layers:", flush=True)
+        results["layers"] = bench_layers(args.batch_size, args.rounds, args.warmup, device)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=1))
+    print("\n" + markdown(results) + f"\n\nwritten to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
