@@ -66,6 +66,12 @@ class Representation:
         self.name = name
         self.matrices = mats
         self.matrices.setflags(write=False)
+        ones = np.isclose(np.abs(mats), 1.0, atol=_ATOL)
+        zeros = np.isclose(mats, 0.0, atol=_ATOL)
+        # every ρ(g) has exactly one entry ±1 per row and column
+        self.is_signed_permutation = bool(np.all(ones | zeros) and np.all(ones.sum(axis=2) == 1))
+        # every ρ(g) is a permutation matrix: pointwise nonlinearities and max pooling commute with it
+        self.is_permutation = self.is_signed_permutation and bool(np.all(mats > -_ATOL))
 
     @property
     def dim(self) -> int:
@@ -73,19 +79,6 @@ class Representation:
 
     def matrix(self, g: int) -> np.ndarray:
         return self.matrices[g]
-
-    @cached_property
-    def is_signed_permutation(self) -> bool:
-        """Every ρ(g) has exactly one entry ±1 per row and column."""
-        m = self.matrices
-        ones = np.isclose(np.abs(m), 1.0, atol=_ATOL)
-        zeros = np.isclose(m, 0.0, atol=_ATOL)
-        return bool(np.all(ones | zeros) and np.all(ones.sum(axis=2) == 1))
-
-    @cached_property
-    def is_permutation(self) -> bool:
-        """Every ρ(g) is a permutation matrix: pointwise nonlinearities and max pooling commute with it."""
-        return self.is_signed_permutation and bool(np.all(self.matrices > -_ATOL))
 
     def __eq__(self, other) -> bool:
         return (
@@ -230,6 +223,11 @@ class FieldType:
         for r in self.reps:
             if r.group != group:
                 raise ValueError(f"representation {r.name} is of group {r.group.name}, not {group.name}")
+        # plain attributes, computed once (not cached_property: its lock stops torch.compile)
+        self.size: int = sum(r.dim for r in self.reps)
+        starts = np.cumsum([0] + [r.dim for r in self.reps])
+        self.slices: tuple[slice, ...] = tuple(slice(int(a), int(b)) for a, b in zip(starts[:-1], starts[1:]))
+        self.is_signed_permutation: bool = all(r.is_signed_permutation for r in self.reps)
 
     @staticmethod
     def _parse(group: StructureGroup, text: str) -> list[Representation]:
@@ -243,22 +241,8 @@ class FieldType:
             reps.extend([_parse_rep(group, word)] * count)
         return reps
 
-    @cached_property
-    def size(self) -> int:
-        """Number of channels."""
-        return sum(r.dim for r in self.reps)
-
     def __len__(self) -> int:
         return len(self.reps)
-
-    @cached_property
-    def slices(self) -> tuple[slice, ...]:
-        """Channel slice of every field."""
-        out, start = [], 0
-        for r in self.reps:
-            out.append(slice(start, start + r.dim))
-            start += r.dim
-        return tuple(out)
 
     def matrix(self, g: int) -> np.ndarray:
         """Block-diagonal ρ(g) of the whole feature space."""
@@ -271,10 +255,6 @@ class FieldType:
     def matrices(self) -> np.ndarray:
         """``(order, size, size)``: ``matrix(g)`` for every element."""
         return np.stack([self.matrix(g) for g in range(self.group.order)])
-
-    @cached_property
-    def is_signed_permutation(self) -> bool:
-        return all(r.is_signed_permutation for r in self.reps)
 
     def __add__(self, other: "FieldType") -> "FieldType":
         if not isinstance(other, FieldType) or other.group != self.group:

@@ -1,0 +1,37 @@
+"""The speed benchmark runs and compares like with like (it measures; it asserts no timings)."""
+
+from __future__ import annotations
+
+import json
+
+from torch import nn
+
+from benchmarks.mobius_mnist.models import MODELS, build_model
+from benchmarks.speed import main, plain_lower_bound
+from gaugecnn import nn as gnn
+from manifolds import MobiusStrip
+
+
+def test_plain_lower_bound_has_the_same_topology_and_channels():
+    for name in MODELS:
+        model = build_model(name, MobiusStrip(28, 28))
+        plain = plain_lower_bound(model)
+        convs = [m for m in model if isinstance(m, (gnn.GaugeConv, gnn.ConventionalConv))]
+        plain_convs = [m for m in plain if isinstance(m, nn.Conv2d)]
+        assert [m.out_channels for m in plain_convs] == [
+            m.out_type.size if isinstance(m, gnn.GaugeConv) else m.out_channels for m in convs
+        ]
+        assert all(m.padding == (2, 2) for m in plain_convs)
+        assert sum(isinstance(m, nn.MaxPool2d) for m in plain) == sum(isinstance(m, gnn.GaugePool) for m in model)
+
+
+def test_quick_run_writes_figures_for_every_part(tmp_path, capsys):
+    out = tmp_path / "speed.json"
+    assert main(["--quick", "--models", "gauge_mixed", "--threads", "1", "--out", str(out)]) == 0
+    results = json.loads(out.read_text())
+    entry = results["models"]["gauge_mixed"]
+    for part in ("train", "eval"):
+        assert entry["eager"][part]["gauge"]["median_ms"] > 0 and entry["eager"][part]["ratio"] > 0
+    assert entry["saved_for_backward_mb"]["gauge"] > 0
+    assert any(name.startswith("conv") for name in results["layers"])
+    assert "| gauge_mixed |" in capsys.readouterr().out
