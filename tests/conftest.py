@@ -44,7 +44,8 @@ def record_error():
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if not _WORST:
         return
-    parts = [f"{str(dtype).replace('torch.', '')} {_WORST[dtype]:.3e}" for dtype in (torch.float64, torch.float32) if dtype in _WORST]
+    order = (torch.float64, torch.float32, torch.float16, torch.bfloat16)
+    parts = [f"{str(dtype).replace('torch.', '')} {_WORST[dtype]:.3e}" for dtype in order if dtype in _WORST]
     terminalreporter.write_sep("-", "equivariance")
     terminalreporter.write_line("worst equivariance error: " + ", ".join(parts))
 
