@@ -40,8 +40,9 @@ def _canonical_signs(basis: np.ndarray) -> np.ndarray:
 def invariant_subspace(actions: list[np.ndarray]) -> np.ndarray:
     """Basis (rows) of ``{v : A v = v for every A in actions}`` for orthogonal ``A`` of one group.
 
-    Signed-permutation actions give an exact basis from orbits of coordinates; other
-    actions an orthonormal basis of the image of the averaging projector.
+    Signed-permutation actions give an exact ±1 basis from orbits of coordinates; other
+    actions an orthogonal basis of the image of the averaging projector (Gram-Schmidt over
+    the projected coordinate vectors). Every vector is scaled to a largest entry of 1.
     """
     dim = actions[0].shape[0]
     is_signed_perm = all(

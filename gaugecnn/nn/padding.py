@@ -55,16 +55,11 @@ class AtlasModule(nn.Module):
     def rebind(self, atlas: Atlas) -> None:
         if atlas.grid != self.atlas.grid or atlas.group != self.atlas.group:
             raise ValueError(f"cannot rebind a module on {self.atlas!r} to {atlas!r}: grids or groups differ")
-        dtype, device = self._float_dtype(), next(iter(self.buffers()), torch.empty(0)).device
+        device = next(iter(self.buffers()), torch.empty(0)).device
         self.atlas = atlas
         self._bind()
-        self.to(device=device, dtype=dtype)
-
-    def _float_dtype(self) -> torch.dtype:
-        for t in list(self.parameters()) + list(self.buffers()):
-            if t.is_floating_point():
-                return t.dtype
-        return torch.get_default_dtype()
+        # device only: index buffers keep their dtype, coefficients stay float64 and are cast on use
+        self.to(device=device)
 
 
 class TransportPad(AtlasModule):

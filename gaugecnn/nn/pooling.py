@@ -39,7 +39,6 @@ class GaugePool(AtlasModule):
             raise ValueError(f"GaugePool mode must be 'max' or 'avg', got {mode!r}")
         self.mode = mode
         self.in_type = self.out_type = field_type
-        self.out_atlas = atlas.coarsened()
         self.layout = FieldLayout(field_type)
         h, w = atlas.chart_shape
         self.halo = (h % 2, w % 2)
