@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -10,45 +9,56 @@ from ..representations import FieldType
 
 
 class FieldLayout(nn.Module):
-    """Index buffers splitting a field type into permutation channels and norm fields.
+    """Which channels a pointwise function may touch, and which fields go by their norm.
 
     Permutation representations (trivial, regular, ...) commute with any pointwise
-    function; the others are handled through their gauge-invariant norm ``|v|``.
+    function; the others are handled through their gauge-invariant norm ``|v|``. One-dim
+    norm fields (sign-flip and the like) need no gathering: ``|v|`` is ``abs`` on their
+    channels, picked out by a mask. Larger norm fields are gathered by dimension.
     """
 
     def __init__(self, field_type: FieldType):
         super().__init__()
         self.field_type = field_type
-        pointwise = [c for r, s in zip(field_type.reps, field_type.slices) if r.is_permutation for c in range(s.start, s.stop)]
-        norm_fields = [(r, s) for r, s in zip(field_type.reps, field_type.slices) if not r.is_permutation]
-        self.all_pointwise = not norm_fields
-        self.norm_dims = sorted({r.dim for r, _ in norm_fields})
-        grouped = list(pointwise)
-        self.register_buffer("pointwise", torch.tensor(pointwise, dtype=torch.long), persistent=False)
-        for d in self.norm_dims:
-            idx = [list(range(s.start, s.stop)) for r, s in norm_fields if r.dim == d]
+        fields = list(zip(field_type.reps, field_type.slices))
+        norm1 = [s.start for r, s in fields if not r.is_permutation and r.dim == 1]
+        self.all_pointwise = all(r.is_permutation for r, _ in fields)
+        self.all_norm1 = len(norm1) == field_type.size
+        self.num_norm_fields = sum(not r.is_permutation for r, _ in fields)
+        # norm fields in the order of their learned biases: dimension first, then field order
+        self.norm_dims = sorted({r.dim for r, _ in fields if not r.is_permutation})
+        self.multi_dims = [d for d in self.norm_dims if d > 1]
+        mask = torch.zeros(field_type.size, dtype=torch.bool)
+        mask[norm1] = True
+        self.register_buffer("norm1_mask", mask, persistent=False)
+        self.register_buffer("norm1_channels", torch.tensor(norm1, dtype=torch.long), persistent=False)
+        for d in self.multi_dims:
+            idx = [list(range(s.start, s.stop)) for r, s in fields if not r.is_permutation and r.dim == d]
             self.register_buffer(f"norm_{d}", torch.tensor(idx, dtype=torch.long), persistent=False)
-            grouped.extend(c for field in idx for c in field)
-        self.register_buffer("order", torch.from_numpy(np.argsort(grouped)), persistent=False)
-        self.num_norm_fields = len(norm_fields)
 
     def norm_index(self, d: int) -> torch.Tensor:
-        """``(fields, d)`` channel indices of the norm fields of dimension ``d``."""
+        """``(fields, d)`` channel indices of the norm fields of dimension ``d > 1``."""
         return getattr(self, f"norm_{d}")
 
-    def assemble(self, pointwise: torch.Tensor | None, norm_parts: list[torch.Tensor]) -> torch.Tensor:
-        """Concatenate grouped parts (pointwise channels, then norm fields by dim) and restore the channel order."""
-        parts = ([pointwise] if pointwise is not None and pointwise.shape[1] else []) + norm_parts
-        return torch.cat(parts, dim=1).index_select(1, self.order)
+    def mask(self, x: torch.Tensor) -> torch.Tensor:
+        """The one-dim-norm-field channel mask, shaped to broadcast against ``x``."""
+        return self.norm1_mask.view(1, -1, *([1] * (x.dim() - 2)))
+
+    def fields(self, x: torch.Tensor, d: int) -> torch.Tensor:
+        """``(batch, fields, d, ...)``: the norm fields of dimension ``d`` gathered from ``x``."""
+        idx = self.norm_index(d)
+        return x.index_select(1, idx.reshape(-1)).unflatten(1, idx.shape)
+
+    def scatter(self, out: torch.Tensor, d: int, values: torch.Tensor) -> torch.Tensor:
+        """``out`` with the channels of the dimension-``d`` norm fields replaced by ``values`` ``(batch, fields, d, ...)``."""
+        return out.index_copy(1, self.norm_index(d).reshape(-1), values.flatten(1, 2))
 
     def channel_norms(self, x: torch.Tensor) -> torch.Tensor:
         """A tensor like ``x`` holding ``x`` on pointwise channels and the field norm on the others."""
         if self.all_pointwise:
             return x
-        parts = []
-        for d in self.norm_dims:
-            idx = self.norm_index(d)
-            v = x.index_select(1, idx.reshape(-1)).unflatten(1, idx.shape)  # (B, F, d, ...)
-            norm = v.abs() if d == 1 else v.pow(2).sum(2, keepdim=True).sqrt()
-            parts.append(norm.expand_as(v).flatten(1, 2))
-        return self.assemble(x.index_select(1, self.pointwise), parts)
+        out = x.abs() if self.all_norm1 else torch.where(self.mask(x), x.abs(), x) if len(self.norm1_channels) else x
+        for d in self.multi_dims:
+            v = self.fields(x, d)
+            out = self.scatter(out, d, v.pow(2).sum(2, keepdim=True).sqrt().expand_as(v))
+        return out

@@ -45,23 +45,25 @@ class FieldNonlinearity(nn.Module):
                 f"'{self.in_type}', got {tuple(x.shape)}"
             )
         sigma = _ACTIVATIONS[self.activation]
-        if self.layout.all_pointwise:
+        layout = self.layout
+        if layout.all_pointwise:
             return sigma(x)
-        parts, start = [], 0
         spatial = (1,) * (x.dim() - 2)
-        for d in self.layout.norm_dims:
-            idx = self.layout.norm_index(d)
-            n = idx.shape[0]
+        n1 = len(layout.norm1_channels)
+        out = x if layout.all_norm1 else sigma(x)
+        if n1:  # one-dim norm fields, elementwise: sign(x) σ(|x| + b)
+            bias = x.new_zeros(x.shape[1]).index_copy(0, layout.norm1_channels, self.norm_bias[:n1].to(x.dtype))
+            signed = torch.sign(x) * sigma(x.abs() + bias.view(1, -1, *spatial))
+            out = signed if layout.all_norm1 else torch.where(layout.mask(x), signed, out)
+        start = n1
+        for d in layout.multi_dims:  # v/|v| σ(|v| + b), gathered by dimension
+            v = layout.fields(x, d)
+            n = v.shape[1]
             bias = self.norm_bias[start : start + n].view(1, n, 1, *spatial)
             start += n
-            v = x.index_select(1, idx.reshape(-1)).unflatten(1, idx.shape)  # (B, F, d, ...)
-            if d == 1:
-                out = torch.sign(v) * sigma(v.abs() + bias)
-            else:
-                norm = v.pow(2).sum(2, keepdim=True).sqrt()
-                out = v / norm.clamp_min(1e-12) * sigma(norm + bias)
-            parts.append(out.flatten(1, 2))
-        return self.layout.assemble(sigma(x.index_select(1, self.layout.pointwise)), parts)
+            norm = v.pow(2).sum(2, keepdim=True).sqrt()
+            out = layout.scatter(out, d, v / norm.clamp_min(1e-12) * sigma(norm + bias))
+        return out
 
     def extra_repr(self) -> str:
         return f"'{self.in_type}', activation={self.activation}"
