@@ -190,6 +190,27 @@ def _model_line(name: str, entry: dict) -> str:
     return line
 
 
+def profile(name: str, batch: int, device: torch.device, rows: int = 15) -> str:
+    """Operator breakdown (self time) of a few training steps and eval forwards of one gauge model."""
+    from torch.profiler import ProfilerActivity, profile as torch_profile
+
+    torch.manual_seed(0)
+    model = build_model(name, MobiusStrip(28, 28)).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), 5e-3, weight_decay=1e-6)
+    x = torch.rand(batch, 1, 28, 28, device=device)
+    y = torch.randint(0, 10, (batch,), device=device)
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+    tables = []
+    for mode, step in (("train", _train_step(model.train(), optimizer, x, y)), ("eval", _eval_forward(model.eval(), x))):
+        step()
+        with torch_profile(activities=activities) as prof:
+            for _ in range(3):
+                step()
+        sort = "self_cuda_time_total" if device.type == "cuda" else "self_cpu_time_total"
+        tables.append(f"{name} {mode}:\n" + prof.key_averages().table(sort_by=sort, row_limit=rows))
+    return "\n".join(tables)
+
+
 def markdown(results: dict) -> str:
     """The model table: medians (min-max) and ratios."""
     def cell(s):
@@ -218,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-layers", action="store_true", help="skip the layer-level figures")
     p.add_argument("--no-flush-denormal", action="store_true", help="keep denormal floats (both sides alike)")
     p.add_argument("--quick", action="store_true", help="smoke test: batch 8, 1 round, no warm-up, two models")
+    p.add_argument("--profile", default=None, metavar="MODEL", help="print an operator breakdown of MODEL instead")
     p.add_argument("--out", type=Path, default=Path("results") / "speed.json", help="JSON output")
     args = p.parse_args(argv)
     torch.set_flush_denormal(not args.no_flush_denormal)
@@ -228,6 +250,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.models == "all":
             args.models = "gauge_regular,gauge_signflip"
     device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else "cpu" if args.device == "auto" else args.device)
+    if args.profile:
+        print(profile(args.profile, args.batch_size, device))
+        return 0
     models = list(MODELS) if args.models == "all" else args.models.split(",")
     info = {
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({platform.machine()})",

@@ -133,8 +133,8 @@ class GaugeConv(AtlasModule):
             for i, rep_in in enumerate(self._in.reps):
                 shape = (self._out.multiplicity[o] * rep_out.dim, self._in.multiplicity[i] * rep_in.dim, k, k)
                 row.append(blocks.get((o, i), torch.zeros(shape, dtype=dtype, device=device)))
-            rows.append(torch.cat(row, dim=1))
-        kernel = torch.cat(rows, dim=0)
+            rows.append(row[0] if len(row) == 1 else torch.cat(row, dim=1))
+        kernel = rows[0] if len(rows) == 1 else torch.cat(rows, dim=0)
         if not self._out.is_grouped:
             kernel = kernel.index_select(0, self._out_order)
         if not self._in.is_grouped:
