@@ -87,6 +87,24 @@ def _runner(net: nn.Module, autocast: torch.dtype | None):
     return run
 
 
+def _setup(module, in_type, out_type, dtype, autocast, tol, seed):
+    """Field types, working dtype, tolerance and random generator of one check."""
+    in_type, out_type = _field_types(module, in_type, out_type)
+    dtype = torch.float32 if autocast is not None else dtype
+    tol = tolerance(autocast or dtype) if tol is None else tol
+    return in_type, out_type, dtype, tol, torch.Generator().manual_seed(seed)
+
+
+def _expected(y: torch.Tensor, atlas: Atlas, out_type: FieldType | None, transform) -> torch.Tensor:
+    """``T y`` with ``T = transform(atlas at the output's resolution)``; ``y`` itself for invariant outputs."""
+    out_atlas = _atlas_for(atlas, y)
+    if out_atlas is None:
+        return y
+    if out_type is None:
+        raise ValueError("cannot tell the module's output field type: pass out_type=...")
+    return transform(out_atlas).apply(y, out_type)
+
+
 def _check(err: float, tol: float, what: str) -> None:
     if not err <= tol:
         raise AssertionError(f"{what}: relative error {err:.3e} exceeds tolerance {tol:.1e}")
@@ -114,10 +132,7 @@ def assert_gauge_equivariant(
     fed to a copy of the module bound to the re-oriented atlas (its gluings re-labelled, its
     transition elements ``g_b t g_a⁻¹``). Outputs without spatial axes must be invariant.
     """
-    in_type, out_type = _field_types(module, in_type, out_type)
-    dtype = torch.float32 if autocast is not None else dtype
-    tol = tolerance(autocast or dtype) if tol is None else tol
-    generator = torch.Generator().manual_seed(seed)
+    in_type, out_type, dtype, tol, generator = _setup(module, in_type, out_type, dtype, autocast, tol, seed)
     if gauges is None:
         allowed = atlas.shape_preserving_elements()
         gauges = [
@@ -134,14 +149,7 @@ def assert_gauge_equivariant(
             if isinstance(sub, AtlasModule):
                 sub.rebind(sub.atlas.reoriented(gauge))
         y_moved = _runner(moved, autocast)(atlas.gauge_transform(gauge).apply(x, in_type))
-        out_atlas = _atlas_for(atlas, y)
-        if out_atlas is None:
-            expected = y
-        else:
-            if out_type is None:
-                raise ValueError("cannot tell the module's output field type: pass out_type=...")
-            expected = out_atlas.gauge_transform(gauge).apply(y, out_type)
-        err = relative_error(y_moved, expected)
+        err = relative_error(y_moved, _expected(y, atlas, out_type, lambda a: a.gauge_transform(gauge)))
         _check(err, tol, f"gauge transform {list(gauge)} of {type(module).__name__}")
         worst = max(worst, err)
     return worst
@@ -165,25 +173,14 @@ def assert_isometry_equivariant(
 
     Outputs without spatial axes must be invariant.
     """
-    in_type, out_type = _field_types(module, in_type, out_type)
-    dtype = torch.float32 if autocast is not None else dtype
-    tol = tolerance(autocast or dtype) if tol is None else tol
-    generator = torch.Generator().manual_seed(seed)
-    net = _prepare(module, dtype)
-    run = _runner(net, autocast)
+    in_type, out_type, dtype, tol, generator = _setup(module, in_type, out_type, dtype, autocast, tol, seed)
+    run = _runner(_prepare(module, dtype), autocast)
     x = torch.randn(batch_size, in_type.size, *atlas.shape, generator=generator, dtype=dtype)
     y = run(x)
-    out_atlas = _atlas_for(atlas, y)
     worst = 0.0
     for iso in isometries:
         y_moved = run(iso.field_map(atlas).apply(x, in_type))
-        if out_atlas is None:
-            expected = y
-        else:
-            if out_type is None:
-                raise ValueError("cannot tell the module's output field type: pass out_type=...")
-            expected = iso.field_map(out_atlas).apply(y, out_type)
-        err = relative_error(y_moved, expected)
+        err = relative_error(y_moved, _expected(y, atlas, out_type, iso.field_map))
         _check(err, tol, f"isometry {iso!r} of {type(module).__name__}")
         worst = max(worst, err)
     return worst
