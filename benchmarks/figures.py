@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from gaugecnn import FieldType, trivial
-from gaugecnn.viz import Embedding, plot_kernels, plot_surface_field, plot_transport_padding
+from gaugecnn.viz import Embedding, _pyplot, plot_kernels, plot_surface_field, plot_transport_padding
 from manifolds import CubeRotation, CubeSphere, MobiusStrip
 
 from .mobius_mnist.data import load_mobius_mnist
@@ -55,14 +55,6 @@ FIGURES = {
 DIGIT_INDEX = 0  # the first MNIST test digit, a 7: not symmetric, so its reflection shows
 SHIFT_PAST_CUT = 14  # half the strip's length: the centred digit straddles the cut
 _FLIP_TO_IRREPS = {"regular": np.array([[1.0, 1.0], [1.0, -1.0]]) / math.sqrt(2)}  # regular = trivial ⊕ sign
-
-
-def _pyplot():
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as error:  # pragma: no cover - depends on the environment
-        raise ImportError('benchmarks.figures needs matplotlib: pip install -e ".[viz]"') from error
-    return plt
 
 
 # -- the Möbius strip ---------------------------------------------------------------------------------------

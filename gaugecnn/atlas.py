@@ -311,7 +311,7 @@ class Atlas:
         for g in elements:
             if not 0 <= g < self.group.order:
                 raise ValueError(f"{g} is not an element index of {self.group.name} (0..{self.group.order - 1})")
-            if h != w and self.group.matrix(g)[0, 0] == 0:
+            if not self.group.preserves_grid(g, h, w):
                 raise ValueError(
                     f"element {g} ({self.group.describe(g)}) swaps rows and columns; it cannot re-orient "
                     f"non-square charts of shape {self.chart_shape}"
@@ -321,7 +321,7 @@ class Atlas:
     def shape_preserving_elements(self) -> list[int]:
         """Elements that map a chart's grid onto itself (all of them for square charts)."""
         h, w = self.chart_shape
-        return [g for g in range(self.group.order) if h == w or self.group.matrix(g)[0, 0] != 0]
+        return [g for g in range(self.group.order) if self.group.preserves_grid(g, h, w)]
 
     def gauge_transform(self, gauge: Sequence[int] | Mapping[Hashable, int]) -> FieldMap:
         """Re-orient the frame of every chart: ``f'_c(y) = ρ(g_c) f_c(g_c⁻¹ y)`` about the chart centre."""

@@ -111,6 +111,10 @@ class StructureGroup:
     def has_reflections(self) -> bool:
         return any(self.det(g) < 0 for g in range(self.order))
 
+    def preserves_grid(self, g: int, h: int, w: int) -> bool:
+        """Whether ``g`` maps an ``h x w`` pixel grid onto itself (swapping rows and columns needs ``h == w``)."""
+        return h == w or self.matrices[g][0, 0] != 0
+
     def describe(self, g: int) -> str:
         """Words for an element, for error messages: 'identity', 'rotation by 90 degrees', ..."""
         m = self.matrices[g]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 
-import torch
 from torch import nn
 
 from gaugecnn import Atlas, FieldType, regular, sign, trivial

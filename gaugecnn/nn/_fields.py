@@ -57,7 +57,9 @@ class FieldLayout(nn.Module):
         """A tensor like ``x`` holding ``x`` on pointwise channels and the field norm on the others."""
         if self.all_pointwise:
             return x
-        out = x.abs() if self.all_norm1 else torch.where(self.mask(x), x.abs(), x) if len(self.norm1_channels) else x
+        if self.all_norm1:
+            return x.abs()
+        out = torch.where(self.mask(x), x.abs(), x) if len(self.norm1_channels) else x
         for d in self.multi_dims:
             v = self.fields(x, d)
             out = self.scatter(out, d, v.pow(2).sum(2, keepdim=True).sqrt().expand_as(v))

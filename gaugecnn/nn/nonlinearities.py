@@ -16,7 +16,6 @@ from torch import nn
 
 from ..representations import FieldType
 from ._fields import FieldLayout
-from .padding import check_field
 
 __all__ = ["FieldNonlinearity", "ELU", "ReLU"]
 

@@ -54,7 +54,7 @@ class GaugePool(AtlasModule):
         # spatial symmetries of the padded chart and of the pooled chart, one row per element
         (_, hp, wp), (ho, wo) = fmap.target_grid, self.out_atlas.chart_shape
         group = self.atlas.group
-        elements = [g for g in range(group.order) if hp == wp or group.matrix(g)[0, 0] != 0]
+        elements = [g for g in range(group.order) if group.preserves_grid(g, hp, wp)]
         forward = [rotated_grid_source(group.matrix(g), hp, wp) for g in elements]
         backward = [rotated_grid_source(group.matrix(group.inv(g)), ho, wo) for g in elements]
         self.register_buffer("sym_in", torch.from_numpy(np.stack(forward).reshape(len(elements), -1)), persistent=False)
