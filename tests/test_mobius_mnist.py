@@ -85,6 +85,12 @@ def test_missing_data_root_is_a_clear_error(tmp_path):
         load_mobius_mnist(tmp_path / "cache", tmp_path / "nowhere", train_size=10)
 
 
+def test_cli_without_data_exits_with_what_to_do(tmp_path):
+    with pytest.raises(SystemExit, match="MNIST/raw"):
+        main(["--quick", "--data-root", str(tmp_path / "nowhere"), "--cache-dir", str(tmp_path / "cache"),
+              "--out", str(tmp_path / "out")])
+
+
 def _records(out: Path) -> list[dict]:
     return [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
 

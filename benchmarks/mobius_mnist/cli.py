@@ -171,7 +171,10 @@ def main(argv: list[str] | None = None, on_epoch_end=None) -> int:
     shard, shards = _shard(args.shard, rank, world, args.parallel)
     args.out.mkdir(parents=True, exist_ok=True)
 
-    data = load_mobius_mnist(args.cache_dir, args.data_root, args.train_size, args.data_seed)
+    try:
+        data = load_mobius_mnist(args.cache_dir, args.data_root, args.train_size, args.data_seed)
+    except (FileNotFoundError, RuntimeError) as error:  # no data and no network: say what to do, no traceback
+        raise SystemExit(f"error: {error}") from None
     seeds = range(args.seed, args.seed + args.runs)
     runs = [(m, mode, seed) for m in models for mode in modes for seed in seeds]
     try:

@@ -68,8 +68,9 @@ def _mnist(cache: Path, data_root: Path | None):
         train = datasets.MNIST(str(cache), train=True, download=True)
         test = datasets.MNIST(str(cache), train=False, download=True)
     except Exception as error:  # no network, or a corrupt file
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
         raise RuntimeError(
-            f"could not load MNIST into {cache} ({error}). Without a network, put the four MNIST .gz files "
+            f"could not load MNIST into {cache} ({reason}). Without a network, put the four MNIST .gz files "
             f"into a folder DIR/MNIST/raw and pass --data-root DIR"
         ) from error
     return train, test
