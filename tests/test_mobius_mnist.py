@@ -147,3 +147,78 @@ def test_interrupted_run_resumes_to_the_same_result(cache_dir, tmp_path):
     assert weights_a.keys() == weights_b.keys()
     for key in weights_a:
         assert torch.equal(weights_a[key], weights_b[key]), key
+
+
+def test_ablation_has_the_signflip_weights_and_values_but_not_its_gradient_at_zero():
+    atlas = MobiusStrip(28, 28)
+    torch.manual_seed(3)
+    base = build_model("gauge_signflip", atlas).double().eval()
+    torch.manual_seed(3)
+    ablation = build_model("gauge_signflip_eps", atlas).double().eval()
+    assert count_parameters(ablation) == REFERENCE_PARAMS["gauge_signflip"]
+    for (name, a), (_, b) in zip(base.state_dict().items(), ablation.state_dict().items()):
+        assert torch.equal(a, b), name  # same seed, same initial weights: runs pair up seed by seed
+    x = torch.rand(2, 1, 28, 28, dtype=torch.float64)
+    torch.testing.assert_close(ablation(x), base(x), rtol=1e-5, atol=1e-6)  # factor |x|/(|x|+1e-8)
+    # the one difference: d/dx of x/(|x|+1e-8)·ELU(|x|+b) at x = 0 is ELU(b)/1e-8, of sign(x)·ELU(|x|+b) zero
+    sign_elu, eps_elu = base[1], ablation[1]
+    for layer in (sign_elu, eps_elu):
+        layer.norm_bias.data.fill_(0.5)
+    for layer, expected in ((sign_elu, 0.0), (eps_elu, torch.nn.functional.elu(torch.tensor(0.5)).item() / 1e-8)):
+        z = torch.zeros(1, layer.in_type.size, 2, 2, dtype=torch.float64, requires_grad=True)
+        layer(z).sum().backward()
+        torch.testing.assert_close(z.grad, torch.full_like(z, expected))
+
+
+def test_model_list_expands_all_and_rejects_unknown_names():
+    from benchmarks.mobius_mnist.cli import _models
+
+    assert _models("all") == list(MODELS)
+    assert _models("gauge_signflip_eps,all,gauge_scalar") == ["gauge_signflip_eps", *MODELS]
+    with pytest.raises(SystemExit, match="unknown model.*gauge_flip.*ablations gauge_signflip_eps"):
+        _models("gauge_flip")
+
+
+def test_a_run_is_claimed_by_one_process_at_a_time(tmp_path):
+    from benchmarks.mobius_mnist.train import claim_run
+
+    with claim_run(tmp_path, "run") as first:
+        with claim_run(tmp_path, "run") as second:  # a second open file: flock refuses it as it would another process
+            assert first and not second
+        assert (tmp_path / "checkpoints" / "run.lock").exists()
+    assert not (tmp_path / "checkpoints" / "run.lock").exists()
+    with claim_run(tmp_path, "run") as again:
+        assert again
+
+
+TINY = ["--epochs", "1", "--train-size", "128", "--test-size", "20", "--no-progress", "--threads", "1"]
+
+
+@needs_mnist
+def test_runs_go_seed_by_seed_and_skip_a_run_another_process_holds(cache_dir, tmp_path, capsys):
+    from benchmarks.mobius_mnist.train import TrainConfig, claim_run, run_name
+
+    out = tmp_path / "out"
+    config = TrainConfig(epochs=1, train_size=128, test_size=20)
+    argv = ["--model", "gauge_scalar,cnn_params", "--train-mode", "shifted", "--runs", "2", *TINY,
+            "--data-root", str(SHARED_DATA), "--cache-dir", str(cache_dir), "--out", str(out)]
+    with claim_run(out, run_name("cnn_params", "shifted", 0, config)):
+        assert main(argv) == 0
+    assert "skip cnn_params shifted seed 0: being trained by another process" in capsys.readouterr().out
+    assert [(r["model"], r["seed"]) for r in _records(out)] == [("gauge_scalar", 0), ("gauge_scalar", 1), ("cnn_params", 1)]
+    assert main(argv) == 0  # the claim is gone: the skipped run is trained now
+    assert [(r["model"], r["seed"]) for r in _records(out)][-1] == ("cnn_params", 0)
+    assert list((out / "checkpoints").iterdir()) == []
+
+
+@needs_mnist
+def test_jobs_train_every_run_once_in_parallel_processes(cache_dir, tmp_path, capsys):
+    out = tmp_path / "out"
+    argv = ["--model", "gauge_scalar,gauge_signflip", "--runs", "2", "--jobs", "3", *TINY,
+            "--data-root", str(SHARED_DATA), "--cache-dir", str(cache_dir), "--out", str(out)]
+    assert main(argv) == 0
+    runs = sorted((r["model"], r["train_mode"], r["seed"]) for r in _records(out))
+    assert runs == sorted((m, mode, s) for m in ("gauge_scalar", "gauge_signflip") for mode in ("shifted", "centered") for s in (0, 1))
+    assert "(2 runs)" in (out / "table.md").read_text()
+    with pytest.raises(SystemExit, match="--jobs must be at least 1"):
+        main(argv[:-2] + ["--jobs", "0", "--out", str(out)])

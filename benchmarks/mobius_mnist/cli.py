@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import torch
 
 from .data import default_cache_dir, load_mobius_mnist
-from .models import MODELS, PAPER
-from .train import RESULTS_FILE, TrainConfig, finished_runs, run_one
+from .models import ABLATIONS, MODELS, PAPER
+from .train import RESULTS_FILE, TrainConfig, claim_run, finished_runs, run_name, run_one
 
 __all__ = ["main", "results_table"]
 
@@ -38,10 +42,14 @@ def _parser() -> argparse.ArgumentParser:
         "from their last epoch checkpoint.",
         formatter_class=_Formatter,
     )
-    p.add_argument("--model", default="all", help=f"model name, comma-separated names, or 'all' ({', '.join(MODELS)})")
+    p.add_argument("--model", default="all",
+                   help=f"model name, comma-separated names, or 'all' ({', '.join(MODELS)}); ablations, not in "
+                   f"'all': {', '.join(ABLATIONS)}")
     p.add_argument("--train-mode", default="both", choices=("shifted", "centered", "both"),
                    help="train on shifted or centered digits (or both, one after the other)")
-    p.add_argument("--runs", type=int, default=1, help="independent runs (seeds) per model and train mode")
+    p.add_argument("--runs", type=int, default=1,
+                   help="independent runs (seeds) per model and train mode; runs go seed by seed, so that an "
+                   "interrupted sweep leaves every cell with about the same number of runs")
     p.add_argument("--seed", type=int, default=0, help="first seed; runs use seed, seed+1, ...")
     p.add_argument("--epochs", type=int, default=None, help=f"training epochs (default {d.epochs})")
     p.add_argument("--train-size", type=int, default=None,
@@ -73,6 +81,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--parallel", default="data", choices=("data", "seeds"),
                    help="under torchrun: 'data' trains each run data-parallel (DistributedDataParallel; gloo on CPU, "
                    "nccl on CUDA); 'seeds' gives each process its own share of the runs")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="runs trained at once, each in its own process, sharing the results folder (on one GPU, "
+                   "several small runs use it better than one; with several GPUs, jobs are spread over them)")
+    p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)  # a process started by --jobs
     p.add_argument("--shard", default=None, metavar="K/N",
                    help="run only the K-th of N shares of the runs (K = 0..N-1), to spread seeds over machines")
     p.add_argument("--merge", type=Path, nargs="*", default=[], metavar="FILE",
@@ -115,11 +127,72 @@ def _device(name: str) -> torch.device:
 
 
 def _models(spec: str) -> list[str]:
-    names = list(MODELS) if spec == "all" else [m.strip() for m in spec.split(",") if m.strip()]
-    unknown = [m for m in names if m not in MODELS]
+    names: list[str] = []
+    for name in (m.strip() for m in spec.split(",") if m.strip()):
+        names += [m for m in (MODELS if name == "all" else [name]) if m not in names]
+    unknown = [m for m in names if m not in MODELS and m not in ABLATIONS]
     if unknown:
-        raise SystemExit(f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(MODELS)} or 'all'")
+        raise SystemExit(
+            f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(MODELS)}, 'all', "
+            f"or the ablations {', '.join(ABLATIONS)}"
+        )
     return names
+
+
+def _paper(model: str) -> tuple:
+    """The paper's row a model is compared with (an ablation: its base model's)."""
+    return PAPER[ABLATIONS[model][0]] if model in ABLATIONS else PAPER[model]
+
+
+def _run_jobs(argv: list[str], jobs: int, device: torch.device, threads: int | None, progress: bool,
+              runs: list[tuple[str, str, int]], out: Path, config: TrainConfig) -> int:
+    """Train ``runs`` in ``jobs`` worker processes over one results folder; returns an exit status.
+
+    Every worker walks the same run list and trains the runs no other worker has claimed
+    (``claim_run``), so the work balances itself. CUDA jobs are spread over the visible GPUs
+    when no device index was given; on the CPU each job gets its share of the cores.
+    """
+    from tqdm.auto import tqdm
+
+    gpus = torch.cuda.device_count() if device.type == "cuda" and device.index is None else 0
+    if threads is None and device.type == "cpu":
+        threads = max(1, (os.cpu_count() or 1) // jobs)
+    procs = []
+    for k in range(jobs):
+        cmd = [sys.executable, "-m", "benchmarks.mobius_mnist", *argv, "--jobs", "1", "--worker", "--no-progress"]
+        if gpus:
+            cmd += ["--device", f"cuda:{k % gpus}"]
+        if threads is not None:
+            cmd += ["--threads", str(threads)]
+        procs.append(subprocess.Popen(cmd))
+    keys = {(m, mode, seed) for m, mode, seed in runs}
+
+    def done() -> int:
+        return sum((r["model"], r["train_mode"], r["seed"]) in keys and config.matches(r) for r in finished_runs(out))
+
+    try:
+        with tqdm(total=len(runs), initial=done(), desc=f"runs ({jobs} jobs)", disable=not progress) as bar:
+            while any(p.poll() is None for p in procs):
+                time.sleep(2)
+                bar.update(done() - bar.n)
+            bar.update(done() - bar.n)
+    except KeyboardInterrupt:  # the workers got the same signal and keep their checkpoints
+        for p in procs:
+            p.wait()
+        print("\ninterrupted: finished runs and the last epoch checkpoints are kept; re-run the same command to resume")
+        return 130
+    failed = [p.returncode for p in procs if p.returncode]
+    if failed:
+        print(f"{len(failed)} of {jobs} jobs failed (exit status {', '.join(map(str, failed))}); their output is above. "
+              "Finished runs are kept; re-run the same command to train the rest")
+        return 1
+    return 0
+
+
+@contextlib.contextmanager
+def _claimed():
+    """Data-parallel ranks train one run together: no claim to take."""
+    yield True
 
 
 def _cell(values: list[float]) -> str:
@@ -137,7 +210,7 @@ def results_table(records: list[dict], models: list[str]) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     for m in models:
-        paper_params, paper_shifted, paper_centered = PAPER[m]
+        paper_params, paper_shifted, paper_centered = _paper(m)
         own = [r for r in records if r["model"] == m]
         params = own[0]["params"] if own else "–"
         cells = [_cell([r["test_error_shifted"] for r in own if r["train_mode"] == mode]) for mode in ("shifted", "centered")]
@@ -149,6 +222,7 @@ def results_table(records: list[dict], models: list[str]) -> str:
 
 
 def main(argv: list[str] | None = None, on_epoch_end=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = _parser().parse_args(argv)
     # before the first multi-threaded op, so that every worker thread inherits it
     torch.set_flush_denormal(not args.no_flush_denormal)
@@ -158,6 +232,10 @@ def main(argv: list[str] | None = None, on_epoch_end=None) -> int:
     for key, value in preset.items():
         if getattr(args, key) is None:
             setattr(args, key, value)
+    if args.jobs < 1:
+        raise SystemExit(f"--jobs must be at least 1, got {args.jobs}")
+    if args.jobs > 1 and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise SystemExit("--jobs starts its own processes; do not combine it with torchrun")
     if not 0 < args.test_size <= 10000:
         raise SystemExit(f"--test-size must be in 1..10000, got {args.test_size}")
     models = _models(args.model)
@@ -176,27 +254,40 @@ def main(argv: list[str] | None = None, on_epoch_end=None) -> int:
     except (FileNotFoundError, RuntimeError) as error:  # no data and no network: say what to do, no traceback
         raise SystemExit(f"error: {error}") from None
     seeds = range(args.seed, args.seed + args.runs)
-    runs = [(m, mode, seed) for m in models for mode in modes for seed in seeds]
+    runs = [(m, mode, seed) for seed in seeds for m in models for mode in modes]  # seed by seed
+
+    def finished(model: str, mode: str, seed: int) -> bool:
+        return any((r["model"], r["train_mode"], r["seed"]) == (model, mode, seed) and config.matches(r)
+                   for r in finished_runs(args.out))
+
+    if args.jobs > 1:
+        status = _run_jobs(argv, args.jobs, device, args.threads, not args.no_progress, runs[shard::shards], args.out, config)
+        if status:
+            return status
     try:
-        for model, mode, seed in runs[shard::shards]:
-            done = [r for r in finished_runs(args.out)
-                    if (r["model"], r["train_mode"], r["seed"]) == (model, mode, seed) and config.matches(r)]
-            if done:
-                if rank == 0 or not ddp:
+        for model, mode, seed in runs[shard::shards] if args.jobs == 1 else []:
+            if finished(model, mode, seed):
+                if (rank == 0 or not ddp) and not args.worker:
                     print(f"skip {model} {mode} seed {seed}: already in {args.out / RESULTS_FILE}")
                 continue
-            r = run_one(model, mode, seed, config, data, args.out, device,
-                        progress=not args.no_progress, on_epoch_end=on_epoch_end, ddp=ddp)
+            with claim_run(args.out, run_name(model, mode, seed, config)) if not ddp else _claimed() as claimed:
+                if not claimed or finished(model, mode, seed):  # another process has it, or just finished it
+                    if not args.worker:
+                        print(f"skip {model} {mode} seed {seed}: being trained by another process in {args.out}")
+                    continue
+                r = run_one(model, mode, seed, config, data, args.out, device,
+                            progress=not args.no_progress, on_epoch_end=on_epoch_end, ddp=ddp)
             if r:
                 print(f"{model} trained {mode}, seed {seed}: test error shifted {r['test_error_shifted']:.2f}%, "
-                      f"centered {r['test_error_centered']:.2f}% ({r['wall_time_s']:.0f} s on {r['device']})")
+                      f"centered {r['test_error_centered']:.2f}% ({r['wall_time_s']:.0f} s on {r['device']})", flush=True)
     except KeyboardInterrupt:
-        print("\ninterrupted: finished runs and the last epoch checkpoint are kept; re-run the same command to resume")
+        if not args.worker:
+            print("\ninterrupted: finished runs and the last epoch checkpoint are kept; re-run the same command to resume")
         return 130
     finally:
         if ddp:
             torch.distributed.destroy_process_group()
-    if rank != 0:
+    if rank != 0 or args.worker:
         return 0
 
     merged = [json.loads(line) for path in args.merge for line in path.read_text().splitlines() if line.strip()]

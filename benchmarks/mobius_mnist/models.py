@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import math
 
+import torch
+import torch.nn.functional as F
 from torch import nn
 
 from gaugecnn import Atlas, FieldType, regular, sign, trivial
 from gaugecnn import nn as gnn
 
-__all__ = ["MODELS", "PAPER", "build_model", "count_parameters"]
+__all__ = ["MODELS", "ABLATIONS", "PAPER", "build_model", "count_parameters"]
 
 # base multiplicities (trivial, sign, regular) of the gauge models
 _GAUGE_BASE = {
@@ -39,6 +41,32 @@ PAPER = {
     "gauge_irreps": (752162, (1.65, 0.09), (1.64, 0.12)),
     "gauge_mixed": (752038, (1.43, 0.09), (1.42, 0.10)),
 }
+
+
+# variants for investigating a row: name -> (paper model it is compared with, what differs)
+ABLATIONS = {
+    "gauge_signflip_eps": (
+        "gauge_signflip",
+        "sign-flip nonlinearity written x/(|x|+1e-8)·ELU(|x|+b), as in the paper's reference code, "
+        "instead of sign(x)·ELU(|x|+b): equal values, but a gradient of up to 1e8·ELU(b) near x = 0",
+    ),
+}
+
+
+class _EpsilonSignELU(gnn.ELU):
+    """The reference code's sign-flip nonlinearity ``x / (|x| + ε) · ELU(|x| + b)``, ε = 1e-8.
+
+    Its values are those of ``sign(x) · ELU(|x| + b)`` times ``|x| / (|x| + ε)``, a factor
+    within 1e-4 of one wherever ``|x| > 1e-4``; but ``x / (|x| + ε)`` has the derivative
+    ``ε / (|x| + ε)²``, which reaches ``1/ε`` at zero where that of ``sign`` is zero. Only
+    for sign-flip (one-dim norm) fields, as in the ablation model.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.layout.all_norm1:
+            raise ValueError("_EpsilonSignELU is written for sign-flip fields only")
+        bias = self.norm_bias.view(1, -1, *([1] * (x.dim() - 2)))
+        return x / (x.abs() + 1e-8) * F.elu(x.abs() + bias)
 
 
 def _classifier(classes: int) -> nn.Sequential:
@@ -81,7 +109,13 @@ def _conventional_model(atlas: Atlas, channels: tuple[int, ...], kernel_size: in
 
 
 def build_model(name: str, atlas: Atlas, kernel_size: int = 5, classes: int = 10) -> nn.Sequential:
-    """One of ``MODELS`` on the given (Möbius) atlas."""
+    """One of ``MODELS`` or ``ABLATIONS`` on the given (Möbius) atlas."""
+    if name == "gauge_signflip_eps":
+        model = _gauge_model(atlas, _GAUGE_BASE["gauge_signflip"], kernel_size, classes)
+        for i, layer in enumerate(model):
+            if isinstance(layer, gnn.ELU):
+                model[i] = _EpsilonSignELU(layer.in_type)
+        return model
     if name in _GAUGE_BASE:
         return _gauge_model(atlas, _GAUGE_BASE[name], kernel_size, classes)
     if name in ("cnn_channels", "cnn_params"):
@@ -89,7 +123,7 @@ def build_model(name: str, atlas: Atlas, kernel_size: int = 5, classes: int = 10
         divisor = math.sqrt(2) if name == "cnn_params" else 1
         channels = (1, *(int(16 * 2**i // divisor) for i in range(5)))
         return _conventional_model(atlas, channels, kernel_size, classes)
-    raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
+    raise ValueError(f"unknown model {name!r}; choose one of {', '.join((*MODELS, *ABLATIONS))}")
 
 
 def count_parameters(model: nn.Module) -> int:

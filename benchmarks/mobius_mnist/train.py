@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
 import os
@@ -11,7 +12,7 @@ import time
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 import torch
@@ -24,7 +25,7 @@ from manifolds import MobiusStrip
 from .data import MobiusMNIST
 from .models import build_model, count_parameters
 
-__all__ = ["TrainConfig", "run_one", "train_epoch", "data_parallel", "finished_runs", "RESULTS_FILE"]
+__all__ = ["TrainConfig", "run_one", "train_epoch", "data_parallel", "finished_runs", "claim_run", "run_name", "RESULTS_FILE"]
 
 RESULTS_FILE = "results.jsonl"
 
@@ -52,6 +53,45 @@ def finished_runs(out_dir: Path) -> list[dict]:
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def run_name(model_name: str, train_mode: str, seed: int, config: TrainConfig) -> str:
+    """The file stem of a run's checkpoint, lock and saved weights."""
+    return f"{model_name}_{train_mode}_seed{seed}_e{config.epochs}_n{config.train_size}"
+
+
+@contextlib.contextmanager
+def claim_run(out_dir: Path, name: str) -> Iterator[bool]:
+    """Hold an exclusive claim on run ``name`` in ``out_dir``; yields False if another process holds it.
+
+    The claim is an advisory ``flock`` on ``checkpoints/NAME.lock``: the operating system drops
+    it when its process ends, however it ends, so a crashed run never blocks a later one.
+    Several processes sharing one results folder (``--jobs``, or two commands started by
+    hand) thus never train the same run at once. Where ``fcntl`` is missing (Windows) every
+    claim succeeds.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - no advisory locks on this platform
+        yield True
+        return
+    lock = Path(out_dir) / "checkpoints" / f"{name}.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        # the holder before us may have removed the file after we opened it: then a third
+        # process can lock a new file of that name, and our lock guards nothing
+        owned = lock.exists() and os.stat(lock).st_ino == os.fstat(handle.fileno()).st_ino
+        try:
+            yield owned
+        finally:
+            if owned:
+                lock.unlink(missing_ok=True)  # while still holding it; see the check above
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _rng_state() -> dict:
@@ -147,7 +187,7 @@ def run_one(
     out_dir = Path(out_dir)
     ckpt_dir = out_dir / "checkpoints"
     ckpt_dir.mkdir(parents=True, exist_ok=True)
-    ckpt = ckpt_dir / f"{model_name}_{train_mode}_seed{seed}_e{config.epochs}_n{config.train_size}.pt"
+    ckpt = ckpt_dir / f"{run_name(model_name, train_mode, seed, config)}.pt"
 
     rank, world = _world() if ddp else (0, 1)
     torch.manual_seed(seed)
@@ -175,6 +215,8 @@ def run_one(
     train = data["train"]
     images = (train.shifted if train_mode == "shifted" else train.centered)[: config.train_size]
     labels = train.labels[: config.train_size]
+    if device.type == "cuda":  # a few dozen MB: one copy instead of one per step
+        images, labels = images.to(device), labels.to(device)
     steps = len(labels) // config.batch_size
     if steps == 0:
         raise ValueError(f"train size {len(labels)} is smaller than one batch ({config.batch_size})")
