@@ -182,12 +182,13 @@ def _cube_example(n: int = 24) -> tuple[CubeSphere, torch.Tensor]:
 # -- results ------------------------------------------------------------------------------------------------------
 
 
-def plot_results(records: Sequence[dict], path: Path | str) -> Path:
+def plot_results(records: Sequence[dict], path: Path | str, source: str | None = None) -> Path:
     """Bar chart of test error on shifted digits per model and train mode, beside the paper's values; saved to ``path``.
 
     ``records`` are dicts as in ``results.jsonl`` (keys ``model``, ``train_mode``,
     ``test_error_shifted``); several runs of one model and mode give mean ± std.
-    Models without records show the paper's bars only.
+    Models without records show the paper's bars only. ``source``, if given, is stored in
+    the PNG's "Source" text field (the docs chart records the SHA-256 of its data file).
     """
     plt = _pyplot()
     models = [m for m in MODELS if m in PAPER]
@@ -219,12 +220,12 @@ def plot_results(records: Sequence[dict], path: Path | str) -> Path:
     ax.set_ylim(0.5, 150)
     ax.set_xticks(range(len(models)), models, fontsize=9)
     ax.set_ylabel("test error on shifted digits (%)")
-    runs = len(records)
+    runs = sum(r["model"] in models for r in records)
     ax.set_title(f"Möbius MNIST: {runs} run{'s' if runs != 1 else ''} of ours beside the paper (Weiler et al. 2021)"
                  if runs else "Möbius MNIST: the paper's test errors (no runs of ours yet)", fontsize=10)
     ax.grid(axis="y", which="both", alpha=0.3)
     path = Path(path)
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, metadata={"Source": source} if source else None)
     plt.close(fig)
     return path
 

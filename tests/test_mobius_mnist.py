@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import importlib.util
 import json
 import os
@@ -222,3 +224,46 @@ def test_jobs_train_every_run_once_in_parallel_processes(cache_dir, tmp_path, ca
     assert "(2 runs)" in (out / "table.md").read_text()
     with pytest.raises(SystemExit, match="--jobs must be at least 1"):
         main(argv[:-2] + ["--jobs", "0", "--out", str(out)])
+
+
+def test_committed_tables_and_chart_are_generated_from_the_committed_results():
+    from PIL import Image
+
+    from benchmarks.mobius_mnist import report
+
+    fix = "regenerate them: python -m benchmarks.mobius_mnist --table benchmarks/results/mobius_mnist.jsonl --update-docs"
+    raw = report.load_records([report.RESULTS_DATA])
+    assert all(r.get("device") and r.get("gaugecnn_version") and r.get("torch_version") for r in raw)
+    records = report.protocol_records(raw)
+    assert len(records) == len(raw), "every committed run follows the paper's protocol, once per (model, mode, seed)"
+    blocks = report.generated_blocks(records)
+    repo = report.REPO
+    found = {doc: report.read_blocks((repo / doc).read_text()) for doc in ("docs/results.md", "README.md")}
+    assert set(found["docs/results.md"]) == {"results", "centered-test", "ablations", "provenance"}
+    assert set(found["README.md"]) == {"summary"}
+    for doc, doc_blocks in found.items():
+        for name, content in doc_blocks.items():
+            assert content == blocks[name], f"{doc}: the generated block '{name}' is not what the data gives; {fix}"
+    digest = hashlib.sha256(report.RESULTS_DATA.read_bytes()).hexdigest()
+    assert Image.open(repo / "docs" / "img" / "results.png").text.get("Source") == f"mobius_mnist.jsonl sha256:{digest}", fix
+
+
+def test_table_command_reads_results_files_and_names_a_bad_line(tmp_path, capsys):
+    from benchmarks.mobius_mnist.models import PAPER
+    from benchmarks.mobius_mnist.train import TrainConfig
+
+    record = {"model": "gauge_regular", "train_mode": "shifted", "seed": 0, **dataclasses.asdict(TrainConfig()),
+              "test_error_shifted": 1.2, "test_error_centered": 1.3, "params": 751914, "wall_time_s": 60.0,
+              "device": "cpu", "gaugecnn_version": "x", "torch_version": "y"}
+    good = tmp_path / "a.jsonl"
+    good.write_text("\n".join(json.dumps({**record, "seed": s, "test_error_shifted": e}) for s, e in ((0, 1.20), (1, 1.50))) + "\n")
+    assert main(["--table", str(good)]) == 0
+    out = capsys.readouterr().out
+    mean, std = PAPER["gauge_regular"][1]
+    assert f"| gauge_regular | 751914 (751914) | 1.35 ± 0.21 | 2 | {mean:.2f} ± {std:.2f} | {(1.35 - mean) / std:+.1f} |" in out
+    bad = tmp_path / "b.jsonl"
+    bad.write_text(json.dumps(record) + "\n{not json\n")
+    with pytest.raises(SystemExit, match=r"b.jsonl:2 is not a JSON line"):
+        main(["--table", str(bad)])
+    with pytest.raises(SystemExit, match="--update-docs needs the one results file"):
+        main(["--table", str(good), str(bad), "--update-docs"])

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -15,10 +13,11 @@ from pathlib import Path
 import torch
 
 from .data import default_cache_dir, load_mobius_mnist
-from .models import ABLATIONS, MODELS, PAPER
+from . import report
+from .models import ABLATIONS, MODELS
 from .train import RESULTS_FILE, TrainConfig, claim_run, finished_runs, run_name, run_one
 
-__all__ = ["main", "results_table"]
+__all__ = ["main"]
 
 QUICK = {"epochs": 1, "train_size": 384, "test_size": 500}
 
@@ -89,6 +88,12 @@ def _parser() -> argparse.ArgumentParser:
                    help="run only the K-th of N shares of the runs (K = 0..N-1), to spread seeds over machines")
     p.add_argument("--merge", type=Path, nargs="*", default=[], metavar="FILE",
                    help="more results.jsonl files (e.g. from other machines) to include in the table")
+    p.add_argument("--table", type=Path, nargs="+", default=None, metavar="FILE",
+                   help="train nothing: print the table of the finished runs in these results files (those of "
+                   "the protocol the other options give, by default the paper's)")
+    p.add_argument("--update-docs", action="store_true",
+                   help="with --table FILE: rewrite the generated tables of docs/results.md and README.md and the "
+                   "chart docs/img/results.png from FILE")
     return p
 
 
@@ -137,11 +142,6 @@ def _models(spec: str) -> list[str]:
             f"or the ablations {', '.join(ABLATIONS)}"
         )
     return names
-
-
-def _paper(model: str) -> tuple:
-    """The paper's row a model is compared with (an ablation: its base model's)."""
-    return PAPER[ABLATIONS[model][0]] if model in ABLATIONS else PAPER[model]
 
 
 def _run_jobs(argv: list[str], jobs: int, device: torch.device, threads: int | None, progress: bool,
@@ -195,30 +195,26 @@ def _claimed():
     yield True
 
 
-def _cell(values: list[float]) -> str:
-    if not values:
-        return "–"
-    if len(values) == 1:
-        return f"{values[0]:.2f} (1 run)"
-    return f"{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f} ({len(values)} runs)"
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    return TrainConfig(args.epochs, args.train_size, args.test_size, args.batch_size, args.lr,
+                       args.weight_decay, args.lr_step, args.lr_gamma, args.data_seed)
 
 
-def results_table(records: list[dict], models: list[str]) -> str:
-    """Markdown table: test error on shifted digits per model and train mode, beside the paper's."""
-    lines = [
-        "| model | params | paper params | shifted train | paper | centered train (tested shifted) | paper |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for m in models:
-        paper_params, paper_shifted, paper_centered = _paper(m)
-        own = [r for r in records if r["model"] == m]
-        params = own[0]["params"] if own else "–"
-        cells = [_cell([r["test_error_shifted"] for r in own if r["train_mode"] == mode]) for mode in ("shifted", "centered")]
-        lines.append(
-            f"| {m} | {params} | {paper_params} | {cells[0]} | {paper_shifted[0]:.2f} ± {paper_shifted[1]:.2f} "
-            f"| {cells[1]} | {paper_centered[0]:.2f} ± {paper_centered[1]:.2f} |"
-        )
-    return "\n".join(lines)
+def _print_table(args: argparse.Namespace, config: TrainConfig) -> int:
+    """``--table FILE...``: the table of finished runs, and with ``--update-docs`` the docs regenerated."""
+    try:
+        records = report.protocol_records(report.load_records(args.table), config)
+    except (FileNotFoundError, ValueError) as error:
+        raise SystemExit(f"error: {error}") from None
+    print(f"{len(records)} finished runs of this protocol in {', '.join(map(str, args.table))}\n")
+    print(report.results_table(records))
+    if any(r["model"] in ABLATIONS for r in records):
+        print(f"\n{report.ablation_table(records)}")
+    print(f"\n{report.provenance(records)}" if records else "")
+    if args.update_docs:
+        for path in report.update_docs(args.table[0]):
+            print(f"updated {path}")
+    return 0
 
 
 def main(argv: list[str] | None = None, on_epoch_end=None) -> int:
@@ -232,6 +228,10 @@ def main(argv: list[str] | None = None, on_epoch_end=None) -> int:
     for key, value in preset.items():
         if getattr(args, key) is None:
             setattr(args, key, value)
+    if args.update_docs and (args.table is None or len(args.table) != 1):
+        raise SystemExit("--update-docs needs the one results file to generate from: --table FILE --update-docs")
+    if args.table is not None:
+        return _print_table(args, config_from_args(args))
     if args.jobs < 1:
         raise SystemExit(f"--jobs must be at least 1, got {args.jobs}")
     if args.jobs > 1 and int(os.environ.get("WORLD_SIZE", "1")) > 1:
@@ -240,8 +240,7 @@ def main(argv: list[str] | None = None, on_epoch_end=None) -> int:
         raise SystemExit(f"--test-size must be in 1..10000, got {args.test_size}")
     models = _models(args.model)
     modes = ["shifted", "centered"] if args.train_mode == "both" else [args.train_mode]
-    config = TrainConfig(args.epochs, args.train_size, args.test_size, args.batch_size, args.lr,
-                         args.weight_decay, args.lr_step, args.lr_gamma, args.data_seed)
+    config = config_from_args(args)
     device = _device(args.device)
     rank, world, ddp = _distributed(args.parallel, device)
     if ddp and device.type == "cuda":
@@ -290,10 +289,9 @@ def main(argv: list[str] | None = None, on_epoch_end=None) -> int:
     if rank != 0 or args.worker:
         return 0
 
-    merged = [json.loads(line) for path in args.merge for line in path.read_text().splitlines() if line.strip()]
-    unique = {(r["model"], r["train_mode"], r["seed"], r["epochs"], r["train_size"]): r for r in finished_runs(args.out) + merged}
-    records = [r for r in unique.values() if config.matches(r) and r["seed"] in seeds and r["train_mode"] in modes]
-    table = results_table(records, models)
+    records = report.protocol_records(finished_runs(args.out) + report.load_records(args.merge), config)
+    records = [r for r in records if r["seed"] in seeds and r["train_mode"] in modes]
+    table = report.results_table(records, models)
     header = (f"Möbius MNIST test error (%) on shifted test digits; {config.epochs} epochs, "
               f"{config.train_size} train / {config.test_size} test digits")
     (args.out / "table.md").write_text(f"{header}\n\n{table}\n")

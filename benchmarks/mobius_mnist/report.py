@@ -1,0 +1,230 @@
+"""Möbius MNIST results as data: tables and the bar chart, generated from JSON lines.
+
+Every figure of ours in docs/results.md, the README and docs/img/results.png comes from
+one committed file of finished runs (``RESULTS_DATA``), written between markers by
+
+    python -m benchmarks.mobius_mnist --table benchmarks/results/mobius_mnist.jsonl --update-docs
+
+and ``tests/test_mobius_mnist.py`` checks that what is committed is what that command
+writes, so no number in the docs can drift from the data.
+
+A cell is the mean ± sample standard deviation of the test error on shifted test digits
+over our seeds, beside the paper's mean ± std of 32 runs, and ``Δ`` is their difference in
+units of the paper's standard deviation, ``(ours − paper) / σ_paper``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import statistics
+from collections import Counter
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from .models import ABLATIONS, MODELS, PAPER
+from .train import TrainConfig
+
+__all__ = [
+    "RESULTS_DATA",
+    "load_records",
+    "protocol_records",
+    "results_table",
+    "summary_table",
+    "ablation_table",
+    "provenance",
+    "generated_blocks",
+    "read_blocks",
+    "replace_blocks",
+    "update_docs",
+]
+
+REPO = Path(__file__).resolve().parents[2]
+RESULTS_DATA = REPO / "benchmarks" / "results" / "mobius_mnist.jsonl"
+MODES = ("shifted", "centered")
+FLAG = 2.0  # cells further than this many paper standard deviations are flagged
+
+
+def load_records(paths: Iterable[Path | str]) -> list[dict]:
+    """The JSON lines of ``paths``, one record per line; a bad line is an error naming file and line."""
+    records = []
+    for path in paths:
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"no results file {path}")
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError as error:
+                raise ValueError(f"{path}:{number} is not a JSON line ({error.msg}); fix or delete that line") from None
+    return records
+
+
+def protocol_records(records: Sequence[dict], config: TrainConfig | None = None) -> list[dict]:
+    """The records made under ``config`` (default: the paper's protocol), one per (model, mode, seed).
+
+    Where two records share a (model, mode, seed), e.g. the same results merged twice,
+    the first is kept.
+    """
+    config = config or TrainConfig()
+    unique: dict[tuple, dict] = {}
+    for r in records:
+        if config.matches(r):
+            unique.setdefault((r["model"], r["train_mode"], r["seed"]), r)
+    return list(unique.values())
+
+
+def _paper(model: str) -> tuple:
+    return PAPER[ABLATIONS[model][0]] if model in ABLATIONS else PAPER[model]
+
+
+def _errors(records: Sequence[dict], model: str, mode: str, key: str = "test_error_shifted") -> list[float]:
+    return [r[key] for r in records if r["model"] == model and r["train_mode"] == mode]
+
+
+def _mean_std(values: list[float]) -> str:
+    if not values:
+        return "–"
+    if len(values) == 1:
+        return f"{values[0]:.2f}"
+    return f"{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f}"
+
+
+def _delta(values: list[float], paper: tuple[float, float]) -> str:
+    if not values:
+        return "–"
+    delta = (statistics.mean(values) - paper[0]) / paper[1]
+    return f"{delta:+.1f}{' †' if abs(delta) > FLAG else ''}"
+
+
+def results_table(records: Sequence[dict], models: Sequence[str] = MODELS) -> str:
+    """Markdown: per model and train mode, ours (mean ± std, seeds) beside the paper, and Δ in paper std."""
+    lines = [
+        "| model | params (paper's) | trained shifted: ours | seeds | paper | Δ | "
+        "trained centered: ours | seeds | paper | Δ |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for m in models:
+        paper_params, *paper = _paper(m)
+        own = [r for r in records if r["model"] == m]
+        params = f"{own[0]['params']} ({paper_params})" if own else f"– ({paper_params})"
+        cells = []
+        for mode, (mean, std) in zip(MODES, paper):
+            values = _errors(records, m, mode)
+            cells += [_mean_std(values), str(len(values)), f"{mean:.2f} ± {std:.2f}", _delta(values, (mean, std))]
+        lines.append(f"| {m} | {params} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def summary_table(records: Sequence[dict]) -> str:
+    """The README's short table: all seven models, ours (seeds) beside the paper."""
+    lines = ["| model | trained shifted: ours | paper | trained centered: ours | paper |", "|---|---|---|---|---|"]
+    for m in MODELS:
+        cells = []
+        for mode, (mean, std) in zip(MODES, PAPER[m][1:]):
+            values = _errors(records, m, mode)
+            cells += [f"{_mean_std(values)} ({len(values)})" if values else "–", f"{mean:.2f} ± {std:.2f}"]
+        lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def ablation_table(records: Sequence[dict]) -> str:
+    """Each ablation beside its base model on the seeds both have (paired runs, same initial weights)."""
+    lines = [
+        "| model | train mode | paired seeds | base model: ours | ablation: ours | paper (base model) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for ablation, (base, _) in ABLATIONS.items():
+        for mode, (mean, std) in zip(MODES, PAPER[base][1:]):
+            by_seed = {name: {r["seed"]: r["test_error_shifted"] for r in records if r["model"] == name and r["train_mode"] == mode}
+                       for name in (base, ablation)}
+            seeds = sorted(set(by_seed[base]) & set(by_seed[ablation]))
+            pair = [_mean_std([by_seed[name][s] for s in seeds]) for name in (base, ablation)]
+            lines.append(f"| {ablation} vs {base} | {mode} | {len(seeds)} | {pair[0]} | {pair[1]} | {mean:.2f} ± {std:.2f} |")
+    return "\n".join(lines)
+
+
+def centered_test_table(records: Sequence[dict], models: Sequence[str] = MODELS) -> str:
+    """Markdown: the error on the centered (unshifted) test digits, for completeness."""
+    lines = ["| model | trained shifted | trained centered |", "|---|---|---|"]
+    for m in models:
+        cells = [_mean_std(_errors(records, m, mode, "test_error_centered")) for mode in MODES]
+        lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def provenance(records: Sequence[dict]) -> str:
+    """Where the runs were made: device, versions, wall time, as a Markdown list."""
+
+    def counted(key: str) -> str:
+        return ", ".join(f"{value} ({n} runs)" for value, n in sorted(Counter(str(r.get(key, "?")) for r in records).items()))
+
+    walls = {}
+    for r in records:
+        walls.setdefault(r["device"], []).append(r["wall_time_s"])
+    wall = "; ".join(f"{device}: median {statistics.median(w) / 60:.0f} min, {min(w) / 60:.0f}–{max(w) / 60:.0f}"
+                     for device, w in sorted(walls.items()))
+    return "\n".join([
+        f"- {len(records)} finished runs of the paper's protocol.",
+        f"- Devices: {counted('device')}.",
+        f"- gaugecnn {counted('gaugecnn_version')}; torch {counted('torch_version')}.",
+        f"- Wall time per run (training and evaluation): {wall}.",
+    ])
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def generated_blocks(records: Sequence[dict]) -> dict[str, str]:
+    """The generated Markdown blocks by name, as they appear between the docs' markers."""
+    return {
+        "results": results_table(records),
+        "centered-test": centered_test_table(records),
+        "ablations": ablation_table(records),
+        "provenance": provenance(records),
+        "summary": summary_table(records),
+    }
+
+
+def _marker(name: str) -> tuple[str, str]:
+    return (f"<!-- begin generated: {name} (python -m benchmarks.mobius_mnist --table FILE --update-docs) -->",
+            f"<!-- end generated: {name} -->")
+
+
+def replace_blocks(text: str, blocks: dict[str, str]) -> str:
+    """``text`` with the content between each present block's markers replaced."""
+    for name, content in blocks.items():
+        begin, end = _marker(name)
+        pattern = re.compile(re.escape(begin) + r"\n(?:.*?\n)?" + re.escape(end), re.S)
+        text = pattern.sub(lambda _: f"{begin}\n{content}\n{end}", text)
+    return text
+
+
+def read_blocks(text: str) -> dict[str, str]:
+    """The generated blocks present in ``text``, by name."""
+    found = re.finditer(r"<!-- begin generated: ([\w-]+) .*?-->\n(?:(.*?)\n)?<!-- end generated: \1 -->", text, re.S)
+    return {m.group(1): m.group(2) or "" for m in found}
+
+
+def update_docs(data: Path, root: Path = REPO) -> list[Path]:
+    """Rewrite the generated blocks of docs/results.md and README.md and the bar chart from ``data``."""
+    from ..figures import plot_results
+
+    records = protocol_records(load_records([data]))
+    blocks = generated_blocks(records)
+    written = []
+    for doc in (root / "docs" / "results.md", root / "README.md"):
+        text = doc.read_text()
+        if not read_blocks(text):
+            raise ValueError(f"{doc} has no generated-block markers; add them (see benchmarks/mobius_mnist/report.py)")
+        new = replace_blocks(text, blocks)
+        if new != text:
+            doc.write_text(new)
+        written.append(doc)
+    chart = root / "docs" / "img" / "results.png"
+    plot_results(records, chart, source=f"{data.name} sha256:{_digest(data)}")
+    return [*written, chart]
