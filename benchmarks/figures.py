@@ -24,6 +24,7 @@ from gaugecnn import FieldType, trivial
 from gaugecnn.viz import Embedding, _pyplot, plot_kernels, plot_surface_field, plot_transport_padding
 from manifolds import CubeRotation, CubeSphere, MobiusStrip
 
+from ._files import atomic_write
 from .mobius_mnist.data import load_mobius_mnist
 from .mobius_mnist.models import MODELS, PAPER, build_model
 
@@ -224,8 +225,7 @@ def plot_results(records: Sequence[dict], path: Path | str, source: str | None =
     ax.set_title(f"Möbius MNIST: {runs} run{'s' if runs != 1 else ''} of ours beside the paper (Weiler et al. 2021)"
                  if runs else "Möbius MNIST: the paper's test errors (no runs of ours yet)", fontsize=10)
     ax.grid(axis="y", which="both", alpha=0.3)
-    path = Path(path)
-    fig.savefig(path, dpi=110, metadata={"Source": source} if source else None)
+    path = atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110, metadata={"Source": source} if source else None))
     plt.close(fig)
     return path
 
@@ -273,10 +273,19 @@ def _gauge_regular(args, images: torch.Tensor, labels: torch.Tensor) -> tuple[to
     model = build_model("gauge_regular", MobiusStrip(28, 28))
     weights = args.weights or _default_weights()
     if weights is not None:
-        state = torch.load(weights, map_location="cpu", weights_only=True)
-        model.load_state_dict(state)
-        print(f"kernels: weights from {weights}")
-        return model, f"trained weights {Path(weights).name}"
+        try:
+            model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+        except Exception as error:  # truncated, corrupt, or another model's weights
+            reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            if args.weights:
+                raise SystemExit(f"error: could not read gauge_regular weights from {weights} ({reason}); "
+                                 "pass another --weights, or none to train briefly") from None
+            print(f"kernels: skipping unreadable weights {weights} ({reason})")
+            torch.manual_seed(0)
+            model = build_model("gauge_regular", MobiusStrip(28, 28))
+        else:
+            print(f"kernels: weights from {weights}")
+            return model, f"trained weights {Path(weights).name}"
     steps = args.steps if args.steps is not None else (4 if args.quick else 60)
     print(f"kernels: no gauge_regular weights found; training gauge_regular for {steps} steps (batch 64)")
     torch.set_flush_denormal(True)  # denormals slow CPU training down several times
@@ -299,7 +308,7 @@ def _gauge_regular(args, images: torch.Tensor, labels: torch.Tensor) -> tuple[to
 
 
 def _save(fig: Figure, path: Path, dpi: int = 100) -> None:
-    fig.savefig(path, dpi=dpi, bbox_inches="tight", pad_inches=0.1)
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format=Path(path).suffix[1:], dpi=dpi, bbox_inches="tight", pad_inches=0.1))
     _pyplot().close(fig)
     print(f"wrote {path} ({path.stat().st_size // 1024} KB)")
 

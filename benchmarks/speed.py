@@ -31,6 +31,7 @@ from gaugecnn import FieldType
 from gaugecnn import nn as gnn
 from manifolds import MobiusStrip
 
+from ._files import atomic_write_text
 from .mobius_mnist.models import MODELS, build_model
 
 __all__ = ["main", "plain_lower_bound"]
@@ -265,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
         print("layers:", flush=True)
         results["layers"] = bench_layers(args.batch_size, args.rounds, args.warmup, device)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=1))
+    atomic_write_text(args.out, json.dumps(results, indent=1))
     print("\n" + markdown(results) + f"\n\nwritten to {args.out}")
     return 0
 

@@ -19,6 +19,7 @@ carried across by ``ρ(t)``: this is the discrete parallel transport.
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Hashable, Iterable, Mapping, Sequence
@@ -48,6 +49,14 @@ class Gluing:
     edge_b: str
     reversed: bool = False
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.reversed, (bool, np.bool_)):
+            raise TypeError(
+                f"gluing {self.chart_a}.{self.edge_a} ~ {self.chart_b}.{self.edge_b}: reversed must be True or "
+                f"False, got {self.reversed!r}"
+            )
+        object.__setattr__(self, "reversed", bool(self.reversed))
+
     def __str__(self) -> str:
         how = "reversed" if self.reversed else "straight"
         return f"{self.chart_a}.{self.edge_a} ~ {self.chart_b}.{self.edge_b} ({how})"
@@ -75,6 +84,20 @@ def _first_halo_pixel(edge: str, shape: tuple[int, int]) -> np.ndarray:
 def _edge_pixel(edge: str, i: int, shape: tuple[int, int]) -> np.ndarray:
     h, w = shape
     return np.array({"top": (0, i), "bottom": (h - 1, i), "left": (i, 0), "right": (i, w - 1)}[edge])
+
+
+def _halo_widths(halo) -> tuple[int, int]:
+    """``(rows, columns)`` of padding from an int or a pair of non-negative integers."""
+    pair = (halo, halo) if not isinstance(halo, (tuple, list)) else tuple(halo)
+    try:
+        if len(pair) != 2 or any(isinstance(v, bool) for v in pair):
+            raise TypeError
+        ph, pw = (operator.index(v) for v in pair)
+    except TypeError:
+        ph = pw = -1
+    if ph < 0 or pw < 0:
+        raise ValueError(f"padding width must be a non-negative integer or a pair (rows, columns) of them, got {halo!r}")
+    return ph, pw
 
 
 def _transition_matrix(g: Gluing) -> np.ndarray:
@@ -230,41 +253,47 @@ class Atlas:
         return vertices - edges + faces
 
     # -- field maps ---------------------------------------------------------------------------
-    def _resolve(self, chart: Hashable, y: np.ndarray, depth: int = 0):
+    def _resolve(self, chart: Hashable, y: np.ndarray, memo: dict | None = None):
         """Where pixel ``y`` of ``chart`` (possibly outside it) lies: ``(chart, i, j, t)`` or None.
 
         ``t`` is the frame change from ``chart`` to the chart found. A pixel beyond two edges
         (a halo corner) is resolved along both orders of crossing; it has a source only if
-        both succeed and agree.
+        both succeed and agree. Any number of crossings is followed: each one lowers the
+        pixel's distance outside the chart (the crossed axis's excess shrinks by the chart's
+        size, the other axis's carries over), so the recursion ends. ``memo`` caches results
+        by ``(chart, i, j)``, which keeps far corners from branching exponentially.
         """
         h, w = self.chart_shape
         i, j = int(y[0]), int(y[1])
         sides = [s for s, out in (("top", i < 0), ("bottom", i >= h), ("left", j < 0), ("right", j >= w)) if out]
         if not sides:
             return (chart, i, j, self.group.identity)
-        if depth > 4:
-            return None
+        memo = {} if memo is None else memo
+        key = (chart, i, j)
+        if key in memo:
+            return memo[key]
         found = set()
         for side in sides:
             crossing = self._crossings.get((chart, side))
-            if crossing is None:
-                return None
-            rest = self._resolve(crossing.target, crossing.matrix @ y + crossing.offset, depth + 1)
+            rest = None if crossing is None else self._resolve(crossing.target, crossing.matrix @ y + crossing.offset, memo)
             if rest is None:
-                return None
+                found = set()
+                break
             c, i2, j2, t = rest
             found.add((c, i2, j2, self.group.mul(t, crossing.element)))
-        return found.pop() if len(found) == 1 else None
+        memo[key] = found.pop() if len(found) == 1 else None
+        return memo[key]
 
     def _resolved_map(self, target_grid: tuple[int, int, int], position) -> FieldMap:
         """FieldMap whose pixel ``(c, i, j)`` takes the point ``position(i, j)`` of chart ``c``, resolved through the gluings."""
         n, h, w = self.grid
         source = np.full(target_grid, -1, dtype=np.int64)
         element = np.zeros(target_grid, dtype=np.int64)
+        memo: dict = {}
         for ci, chart in enumerate(self.charts):
             for i in range(target_grid[1]):
                 for j in range(target_grid[2]):
-                    found = self._resolve(chart, np.array(position(i, j)))
+                    found = self._resolve(chart, np.array(position(i, j)), memo)
                     if found is not None:
                         c, i2, j2, t = found
                         source[ci, i, j] = (self._chart_index[c] * h + i2) * w + j2
@@ -278,7 +307,7 @@ class Atlas:
         chart's frame by ``ρ(t⁻¹)``; beyond boundaries, and at corners without a unique
         source, it is zero. Cached per atlas.
         """
-        ph, pw = (halo, halo) if isinstance(halo, int) else halo
+        ph, pw = _halo_widths(halo)
         key = ("pad", ph, pw)
         if key not in self._maps:
             n, h, w = self.grid

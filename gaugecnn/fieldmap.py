@@ -16,6 +16,7 @@ largest number of non-zeros in a row of ρ(g) (one for signed permutations).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -181,14 +182,14 @@ class FieldGather(nn.Module):
                 f"expected a field of shape (batch, {', '.join(map(str, self.source_shape))}) "
                 f"for field type {self.field_type}, got {tuple(x.shape)}"
             )
-        batch = x.shape[0]
-        flat = x.reshape(batch, -1)
+        batch = x.shape[0]  # sizes spelled out: -1 is ambiguous for an empty batch
+        flat = x.reshape(batch, math.prod(self.source_shape))
         if self.pad_widths is None:
             out = self._gather(flat)
         else:
             ph, pw = self.pad_widths
             layout = x.transpose(1, 2) if self.charts_first and x.dim() == 5 else x
-            out = F.pad(layout, (pw, pw, ph, ph)).reshape(batch, -1)
+            out = F.pad(layout, (pw, pw, ph, ph)).reshape(batch, math.prod(self.target_shape))
             if len(self.halo):  # in place: F.pad's backward does not need its output
                 out.index_copy_(1, self.halo, self._gather(flat))
         if self.charts_first:

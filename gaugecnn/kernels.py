@@ -17,6 +17,7 @@ Every basis element is scaled to a largest entry of 1. Results are cached and re
 
 from __future__ import annotations
 
+import operator
 from functools import lru_cache
 
 import numpy as np
@@ -80,11 +81,17 @@ def invariant_subspace(actions: list[np.ndarray]) -> np.ndarray:
     return _canonical_signs(np.array(basis)) if basis else np.zeros((0, dim))
 
 
-def _check_kernel_size(kernel_size: int) -> None:
-    if not isinstance(kernel_size, int) or kernel_size < 1 or kernel_size % 2 == 0:
+def _check_kernel_size(kernel_size: int) -> int:
+    """``kernel_size`` as a plain int (NumPy and torch integers accepted), or a ValueError."""
+    try:
+        k = operator.index(kernel_size)  # any integer type, but not 3.0 or "3"
+    except TypeError:
+        k = None
+    if k is None or isinstance(kernel_size, bool) or k < 1 or k % 2 == 0:
         raise ValueError(
             f"kernel_size must be a positive odd integer (the kernel is centred on a pixel), got {kernel_size!r}"
         )
+    return k
 
 
 @lru_cache(maxsize=None)
@@ -99,11 +106,11 @@ def kernel_basis(rep_in: Representation, rep_out: Representation, kernel_size: i
     >>> kernel_basis(trivial(G), trivial(G), 5).shape[0], kernel_basis(trivial(G), sign(G), 5).shape[0]
     (15, 10)
     """
-    _check_kernel_size(kernel_size)
+    k = _check_kernel_size(kernel_size)
     if rep_in.group != rep_out.group:
         raise ValueError(f"kernel between representations of different groups: {rep_in}, {rep_out}")
     group = rep_in.group
-    k, r = kernel_size, kernel_size // 2
+    r = k // 2
     d_out, d_in = rep_out.dim, rep_in.dim
     elements = range(group.order)
     basis = []

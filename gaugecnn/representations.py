@@ -217,9 +217,16 @@ class FieldType:
 
     def __init__(self, group: StructureGroup, reps: str | Iterable[Representation]):
         self.group = group
+        reps_text = reps if isinstance(reps, str) else None
         if isinstance(reps, str):
             reps = self._parse(group, reps)
         self.reps: tuple[Representation, ...] = tuple(reps)
+        if not self.reps:
+            given = f" {reps_text!r}" if reps_text is not None else ""
+            raise ValueError(
+                f"field type{given} has no fields; a feature space needs at least one "
+                "(a term like '0 sign' beside others is fine)"
+            )
         for r in self.reps:
             if r.group != group:
                 raise ValueError(f"representation {r.name} is of group {r.group.name}, not {group.name}")

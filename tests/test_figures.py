@@ -151,3 +151,19 @@ def test_brief_training_when_there_are_no_weights(monkeypatch):
     model, provenance = figures._gauge_regular(SimpleNamespace(weights=None, steps=1, quick=True), images, labels)
     assert "1 Adam steps" in provenance and not model.training
     assert not torch.equal(model[0].weights["trivial_to_regular"], untrained[0].weights["trivial_to_regular"])
+
+
+def test_unreadable_weights_are_named_or_skipped(monkeypatch, tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    from types import SimpleNamespace
+
+    from benchmarks import figures
+
+    bad = tmp_path / "gauge_regular_shifted.pt"
+    bad.write_bytes(b"")
+    images, labels = figures._synthetic_digits(8)
+    with pytest.raises(SystemExit, match=f"could not read gauge_regular weights from {bad}"):
+        figures._gauge_regular(SimpleNamespace(weights=bad, steps=1, quick=True), images, labels)
+    monkeypatch.setattr(figures, "_default_weights", lambda: bad)  # found on disk, not asked for: skipped
+    _, provenance = figures._gauge_regular(SimpleNamespace(weights=None, steps=1, quick=True), images, labels)
+    assert f"skipping unreadable weights {bad}" in capsys.readouterr().out and "1 Adam steps" in provenance

@@ -7,6 +7,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -114,7 +115,7 @@ def test_quick_preset_end_to_end(cache_dir, tmp_path, capsys):
             assert 0.0 <= r[key] <= 100.0
         assert r["wall_time_s"] > 0 and r["device"].startswith("cpu") and r["gaugecnn_version"]
     table = (out / "table.md").read_text()
-    assert "| gauge_signflip | 819962 | 819962 |" in table and "| cnn_params | 832190 | 832190 |" in table
+    assert "| gauge_signflip | 819962 (819962) |" in table and "| cnn_params | 832190 (832190) |" in table
     assert "4.27 ± 0.24" in table  # the paper's figure beside ours
     assert list((out / "checkpoints").iterdir()) == []
     if importlib.util.find_spec("matplotlib") is not None:
@@ -221,7 +222,9 @@ def test_jobs_train_every_run_once_in_parallel_processes(cache_dir, tmp_path, ca
     assert main(argv) == 0
     runs = sorted((r["model"], r["train_mode"], r["seed"]) for r in _records(out))
     assert runs == sorted((m, mode, s) for m in ("gauge_scalar", "gauge_signflip") for mode in ("shifted", "centered") for s in (0, 1))
-    assert "(2 runs)" in (out / "table.md").read_text()
+    table = (out / "table.md").read_text()
+    for model in ("gauge_scalar", "gauge_signflip"):  # mean ± std over the 2 seeds of each mode
+        assert re.search(rf"\| {model} \| \d+ \(\d+\) \| [\d.]+ ± [\d.]+ \| 2 \| .* \| [\d.]+ ± [\d.]+ \| 2 \|", table)
     with pytest.raises(SystemExit, match="--jobs must be at least 1"):
         main(argv[:-2] + ["--jobs", "0", "--out", str(out)])
 

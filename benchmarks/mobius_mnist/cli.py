@@ -13,9 +13,10 @@ from pathlib import Path
 import torch
 
 from .data import default_cache_dir, load_mobius_mnist
+from .._files import atomic_write_text
 from . import report
 from .models import ABLATIONS, MODELS
-from .train import RESULTS_FILE, TrainConfig, claim_run, finished_runs, run_name, run_one
+from .train import RESULTS_FILE, CheckpointError, TrainConfig, claim_run, finished_runs, run_name, run_one
 
 __all__ = ["main"]
 
@@ -279,6 +280,8 @@ def main(argv: list[str] | None = None, on_epoch_end=None) -> int:
             if r:
                 print(f"{model} trained {mode}, seed {seed}: test error shifted {r['test_error_shifted']:.2f}%, "
                       f"centered {r['test_error_centered']:.2f}% ({r['wall_time_s']:.0f} s on {r['device']})", flush=True)
+    except CheckpointError as error:
+        raise SystemExit(f"error: {error}") from None
     except KeyboardInterrupt:
         if not args.worker:
             print("\ninterrupted: finished runs and the last epoch checkpoint are kept; re-run the same command to resume")
@@ -294,7 +297,7 @@ def main(argv: list[str] | None = None, on_epoch_end=None) -> int:
     table = report.results_table(records, models)
     header = (f"Möbius MNIST test error (%) on shifted test digits; {config.epochs} epochs, "
               f"{config.train_size} train / {config.test_size} test digits")
-    (args.out / "table.md").write_text(f"{header}\n\n{table}\n")
+    atomic_write_text(args.out / "table.md", f"{header}\n\n{table}\n")
     print(f"\n{header}\n\n{table}")
     try:
         import matplotlib  # noqa: F401  (the optional 'viz' extra)

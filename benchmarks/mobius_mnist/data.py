@@ -23,6 +23,8 @@ import torch
 from gaugecnn import FieldType, trivial
 from manifolds import MobiusStrip
 
+from .._files import atomic_write, atomic_write_text, file_lock
+
 __all__ = ["MobiusMNIST", "default_cache_dir", "load_mobius_mnist", "mobius_shift"]
 
 _RAW_FILES = (
@@ -48,27 +50,59 @@ class MobiusMNIST:
     shifts: torch.Tensor
 
 
+def _md5(path: Path) -> str:
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+def _seed_cache(raw: Path, data_root: Path) -> None:
+    """Copy the four MNIST .gz files from ``data_root/MNIST/raw`` into ``raw``, checked against MNIST's MD5 sums.
+
+    A cached copy that is missing or differs from the good source is replaced (atomically),
+    and the file torchvision extracted from it is removed so that it is extracted again.
+    """
+    from torchvision import datasets
+
+    source = Path(data_root) / "MNIST" / "raw"
+    if not source.is_dir():
+        raise FileNotFoundError(
+            f"--data-root {data_root} has no MNIST/raw folder; it should hold the four MNIST .gz files "
+            f"({', '.join(_RAW_FILES)}) in torchvision's layout"
+        )
+    md5 = dict(datasets.MNIST.resources)
+    missing = [name for name in _RAW_FILES if not (source / name).is_file()]
+    if missing:
+        raise FileNotFoundError(f"{source} lacks {', '.join(missing)}; it needs all four MNIST .gz files ({', '.join(_RAW_FILES)})")
+    bad = [name for name in _RAW_FILES if _md5(source / name) != md5[name]]
+    if bad:
+        raise FileNotFoundError(
+            f"{', '.join(str(source / name) for name in bad)}: not the MNIST file of that name (MD5 differs: "
+            "truncated or corrupt); replace it with a good copy"
+        )
+    raw.mkdir(parents=True, exist_ok=True)
+    for name in _RAW_FILES:
+        cached = raw / name
+        if cached.is_file() and _md5(cached) == md5[name]:
+            continue
+        atomic_write(cached, lambda tmp, name=name: shutil.copyfile(source / name, tmp))
+        (raw / name.removesuffix(".gz")).unlink(missing_ok=True)
+
+
 def _mnist(cache: Path, data_root: Path | None):
     """torchvision's MNIST in ``cache``, seeded from ``data_root/MNIST/raw`` when given."""
     from torchvision import datasets
 
-    raw = cache / "MNIST" / "raw"
     if data_root is not None:
-        source = Path(data_root) / "MNIST" / "raw"
-        if not source.is_dir():
-            raise FileNotFoundError(
-                f"--data-root {data_root} has no MNIST/raw folder; it should hold the four MNIST .gz files "
-                f"({', '.join(_RAW_FILES)}) in torchvision's layout"
-            )
-        raw.mkdir(parents=True, exist_ok=True)
-        for name in _RAW_FILES:
-            if (source / name).exists() and not (raw / name).exists():
-                shutil.copyfile(source / name, raw / name)
+        _seed_cache(cache / "MNIST" / "raw", data_root)
     try:
         train = datasets.MNIST(str(cache), train=True, download=True)
         test = datasets.MNIST(str(cache), train=False, download=True)
     except Exception as error:  # no network, or a corrupt file
         reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        if data_root is not None:
+            raise RuntimeError(
+                f"could not read MNIST in {cache} from the checked copies of --data-root {data_root} ({reason}); "
+                f"delete {cache / 'MNIST'} and run again"
+            ) from error
         raise RuntimeError(
             f"could not load MNIST into {cache} ({reason}). Without a network, put the four MNIST .gz files "
             f"into a folder DIR/MNIST/raw and pass --data-root DIR"
@@ -113,6 +147,32 @@ def _generate(cache: Path, data_root: Path | None, train_size: int, seed: int) -
     return arrays
 
 
+def _load_or_generate(cache: Path, data_root, train_size: int, seed: int, log) -> dict[str, np.ndarray]:
+    """The cached arrays if present and intact, else freshly generated ones, written atomically."""
+    stem = cache / f"mobius_mnist_train{train_size}_seed{seed}"
+    npz, meta = stem.with_suffix(".npz"), stem.with_suffix(".json")
+    if npz.exists() and meta.exists():
+        try:
+            with np.load(npz) as f:
+                arrays = {k: f[k] for k in f.files}
+            if _checksum(arrays) == json.loads(meta.read_text())["sha256"]:
+                return arrays
+            log(f"cached Möbius MNIST {npz} fails its checksum; rebuilding it")
+        except Exception as error:  # unreadable file
+            log(f"cached Möbius MNIST {npz} is unreadable ({error}); rebuilding it")
+    elif npz.exists() or meta.exists():
+        log(f"cached Möbius MNIST {stem} is incomplete; rebuilding it")
+    log(f"generating Möbius MNIST ({train_size} train digits, shift seed {seed}) into {cache}")
+    arrays = _generate(cache, Path(data_root) if data_root else None, train_size, seed)
+    def save(tmp: Path) -> None:
+        with open(tmp, "wb") as f:  # a file object: given a name, np.savez would append ".npz" to it
+            np.savez(f, **arrays)
+
+    atomic_write(npz, save)
+    atomic_write_text(meta, json.dumps({"sha256": _checksum(arrays), "train_size": train_size, "seed": seed}))
+    return arrays
+
+
 def load_mobius_mnist(
     cache_dir: Path | str | None = None,
     data_root: Path | str | None = None,
@@ -120,31 +180,15 @@ def load_mobius_mnist(
     seed: int = 0,
     log=print,
 ) -> dict[str, MobiusMNIST]:
-    """Train and test splits of Möbius MNIST, generated once and cached with a checksum."""
+    """Train and test splits of Möbius MNIST, generated once and cached with a checksum.
+
+    Several processes may call it at once on one cache: one prepares the data while the
+    others wait for it (a file lock), so none reads a half-written file.
+    """
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     cache.mkdir(parents=True, exist_ok=True)
-    stem = cache / f"mobius_mnist_train{train_size}_seed{seed}"
-    npz, meta = stem.with_suffix(".npz"), stem.with_suffix(".json")
-    arrays = None
-    if npz.exists() and meta.exists():
-        try:
-            with np.load(npz) as f:
-                arrays = {k: f[k] for k in f.files}
-            if _checksum(arrays) != json.loads(meta.read_text())["sha256"]:
-                log(f"cached Möbius MNIST {npz} fails its checksum; rebuilding it")
-                arrays = None
-        except Exception as error:  # unreadable file
-            log(f"cached Möbius MNIST {npz} is unreadable ({error}); rebuilding it")
-            arrays = None
-    elif npz.exists() or meta.exists():
-        log(f"cached Möbius MNIST {stem} is incomplete; rebuilding it")
-    if arrays is None:
-        log(f"generating Möbius MNIST ({train_size} train digits, shift seed {seed}) into {cache}")
-        arrays = _generate(cache, Path(data_root) if data_root else None, train_size, seed)
-        tmp = stem.with_suffix(f".{os.getpid()}.tmp.npz")  # several processes may build it at once
-        np.savez(tmp, **arrays)
-        os.replace(tmp, npz)
-        meta.write_text(json.dumps({"sha256": _checksum(arrays), "train_size": train_size, "seed": seed}))
+    with file_lock(cache / ".lock", waiting=lambda: log(f"waiting for another process preparing the data in {cache}")):
+        arrays = _load_or_generate(cache, data_root, train_size, seed, log)
     out = {}
     for split in ("train", "test"):
         out[split] = MobiusMNIST(

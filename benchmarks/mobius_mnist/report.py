@@ -23,6 +23,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from .._files import atomic_write_text
 from .models import ABLATIONS, MODELS, PAPER
 from .train import TrainConfig
 
@@ -223,7 +224,7 @@ def update_docs(data: Path, root: Path = REPO) -> list[Path]:
             raise ValueError(f"{doc} has no generated-block markers; add them (see benchmarks/mobius_mnist/report.py)")
         new = replace_blocks(text, blocks)
         if new != text:
-            doc.write_text(new)
+            atomic_write_text(doc, new)
         written.append(doc)
     chart = root / "docs" / "img" / "results.png"
     plot_results(records, chart, source=f"{data.name} sha256:{_digest(data)}")

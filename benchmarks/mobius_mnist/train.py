@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import inspect
 import json
 import os
@@ -22,10 +23,12 @@ from tqdm.auto import tqdm
 import gaugecnn
 from manifolds import MobiusStrip
 
+from .._files import append_line, atomic_torch_save, read_json_lines
 from .data import MobiusMNIST
 from .models import build_model, count_parameters
 
-__all__ = ["TrainConfig", "run_one", "train_epoch", "data_parallel", "finished_runs", "claim_run", "run_name", "RESULTS_FILE"]
+__all__ = ["TrainConfig", "run_one", "train_epoch", "data_parallel", "finished_runs", "claim_run", "run_name", "CheckpointError",
+           "RESULTS_FILE"]
 
 RESULTS_FILE = "results.jsonl"
 
@@ -48,16 +51,23 @@ class TrainConfig:
         return all(record.get(k) == v for k, v in asdict(self).items())
 
 
+    def training(self) -> dict:
+        """The settings that shape training (all but ``test_size``, which only evaluation reads)."""
+        return {k: v for k, v in asdict(self).items() if k != "test_size"}
+
+    def key(self) -> str:
+        """A short hash of ``training()``: runs of other settings get other checkpoint names."""
+        return hashlib.sha256(json.dumps(self.training(), sort_keys=True).encode()).hexdigest()[:8]
+
+
 def finished_runs(out_dir: Path) -> list[dict]:
-    path = Path(out_dir) / RESULTS_FILE
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    """The records in ``out_dir/results.jsonl``; torn or corrupt lines are skipped with a warning."""
+    return read_json_lines(Path(out_dir) / RESULTS_FILE)
 
 
 def run_name(model_name: str, train_mode: str, seed: int, config: TrainConfig) -> str:
-    """The file stem of a run's checkpoint, lock and saved weights."""
-    return f"{model_name}_{train_mode}_seed{seed}_e{config.epochs}_n{config.train_size}"
+    """The file stem of a run's checkpoint, lock and saved weights; it names every training setting."""
+    return f"{model_name}_{train_mode}_seed{seed}_e{config.epochs}_n{config.train_size}_{config.key()}"
 
 
 @contextlib.contextmanager
@@ -107,12 +117,6 @@ def _set_rng_state(state: dict) -> None:
     random.setstate(state["python"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
-
-
-def _atomic_save(obj, path: Path) -> None:
-    tmp = path.with_suffix(".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
 
 
 def _world() -> tuple[int, int]:
@@ -167,6 +171,42 @@ def _test_error(model, images: torch.Tensor, labels: torch.Tensor, device, batch
     return 100.0 * wrong / len(labels)
 
 
+class CheckpointError(RuntimeError):
+    """A checkpoint that must not be resumed (made under other settings)."""
+
+
+def _load_checkpoint(ckpt: Path, device: torch.device, config: TrainConfig, rank: int) -> dict | None:
+    """The state saved in ``ckpt``, or None to start over (no file, or an unreadable one, set aside).
+
+    A checkpoint made under other training settings is never resumed: the settings are part
+    of its name, and the ones stored inside are checked too (a renamed or copied file).
+    """
+    if not ckpt.exists():
+        return None
+    try:
+        state = torch.load(ckpt, map_location=device, weights_only=False)
+        if not isinstance(state, dict) or not {"model", "optimizer", "epoch"} <= state.keys():
+            raise ValueError("not a checkpoint of this trainer")
+    except Exception as error:  # truncated, empty, or another file: keep it for inspection, train afresh
+        if rank == 0:
+            bad = ckpt.with_name(ckpt.name + ".corrupt")
+            with contextlib.suppress(FileNotFoundError):
+                os.replace(ckpt, bad)
+            reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            tqdm.write(f"checkpoint {ckpt} is unreadable ({reason}); moved it to {bad.name} and starting this run over")
+        return None
+    stored = state.get("run", {})
+    expected = config.training()
+    differ = sorted(k for k in expected if k in stored and stored[k] != expected[k])
+    if "run" not in state or differ:
+        what = ", ".join(f"{k} {stored[k]!r} there, {expected[k]!r} here" for k in differ) or "settings not recorded"
+        raise CheckpointError(
+            f"checkpoint {ckpt} was made under other training settings ({what}); it is not resumed. "
+            f"Delete it to start this run over, or run with its settings to finish it"
+        )
+    return state
+
+
 def run_one(
     model_name: str,
     train_mode: str,
@@ -198,8 +238,12 @@ def run_one(
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=config.lr_step, gamma=config.lr_gamma)
     shuffle = torch.Generator().manual_seed(seed)
     first_epoch, elapsed = 0, 0.0
-    if ckpt.exists():
-        state = torch.load(ckpt, map_location=device, weights_only=False)
+    others = [p.name for p in ckpt_dir.glob(f"{model_name}_{train_mode}_seed{seed}_*.pt") if p != ckpt]
+    if others and rank == 0:
+        tqdm.write(f"note: {', '.join(others)} in {ckpt_dir} belong to other settings of {model_name} "
+                   f"({train_mode}, seed {seed}); they are kept and not resumed")
+    state = _load_checkpoint(ckpt, device, config, rank)
+    if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
@@ -229,9 +273,10 @@ def run_one(
         scheduler.step()
         elapsed += time.perf_counter() - start
         if rank == 0:
-            _atomic_save(
+            atomic_torch_save(
                 {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                 "shuffle": shuffle.get_state(), "rng": _rng_state(), "epoch": epoch + 1, "elapsed": elapsed},
+                 "shuffle": shuffle.get_state(), "rng": _rng_state(), "epoch": epoch + 1, "elapsed": elapsed,
+                 "run": {"model": model_name, "train_mode": train_mode, "seed": seed, **config.training()}},
                 ckpt,
             )
         if world > 1:
@@ -261,11 +306,10 @@ def run_one(
     }
     models_dir = out_dir / "models"
     models_dir.mkdir(exist_ok=True)
-    torch.save(model.state_dict(), models_dir / ckpt.name)
+    atomic_torch_save(model.state_dict(), models_dir / ckpt.name)
     record["processes"] = world
-    with open(out_dir / RESULTS_FILE, "a") as f:
-        f.write(json.dumps(record) + "\n")
-    ckpt.unlink()
+    append_line(out_dir / RESULTS_FILE, record)
+    ckpt.unlink(missing_ok=True)
     if world > 1:
         torch.distributed.barrier()
     return record

@@ -62,5 +62,5 @@ class FieldLayout(nn.Module):
         out = torch.where(self.mask(x), x.abs(), x) if len(self.norm1_channels) else x
         for d in self.multi_dims:
             v = self.fields(x, d)
-            out = self.scatter(out, d, v.pow(2).sum(2, keepdim=True).sqrt().expand_as(v))
+            out = self.scatter(out, d, torch.linalg.vector_norm(v, dim=2, keepdim=True).expand_as(v))
         return out

@@ -24,7 +24,8 @@ class FieldBatchNorm(nn.Module):
     """Batch norm with statistics and affine parameters per field.
 
     Shapes: ``(batch, field_type.size, *spatial) -> same``; any number of spatial axes
-    (none after global pooling). Running statistics are used in eval mode.
+    (none after global pooling). Running statistics are used in eval mode, and for an empty
+    batch, which leaves them unchanged.
     """
 
     def __init__(self, field_type: FieldType, eps: float = 1e-5, momentum: float = 0.1, affine: bool = True):
@@ -52,7 +53,7 @@ class FieldBatchNorm(nn.Module):
                 f"got {tuple(x.shape)}"
             )
         dims = [0, *range(2, x.dim())]
-        if self.training:
+        if self.training and x.numel() > 0:  # an empty batch has no statistics (its mean would be NaN)
             mean = (self.averaging @ x.mean(dims)) * self.centred
             var = self.averaging @ (x * x).mean(dims) - mean * mean
             with torch.no_grad():

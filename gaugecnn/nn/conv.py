@@ -77,7 +77,7 @@ class GaugeConv(AtlasModule):
         transport: bool = True,
     ):
         super().__init__(atlas)
-        _check_kernel_size(kernel_size)
+        kernel_size = _check_kernel_size(kernel_size)
         check_group(in_type, atlas, "in_type")
         check_group(out_type, atlas, "out_type")
         self.in_type, self.out_type, self.kernel_size = in_type, out_type, kernel_size
@@ -107,6 +107,8 @@ class GaugeConv(AtlasModule):
                     self.biases[key] = nn.Parameter(torch.zeros(self._out.multiplicity[o], len(basis)))
                     self.register_buffer(f"bias_basis_{key}", torch.tensor(basis, dtype=torch.float64), persistent=False)
         self._expanded_cache: tuple | None = None
+        # follows .to() / .double() like the parameters: the dtype and device of a kernel that has none
+        self.register_buffer("_float_reference", torch.zeros(0), persistent=False)
         self.register_buffer("_out_order", torch.from_numpy(self._out.order), persistent=False)
         self.register_buffer("_in_order", torch.from_numpy(self._in.order), persistent=False)
         self._bind()
@@ -118,9 +120,8 @@ class GaugeConv(AtlasModule):
     def expand_weight(self) -> torch.Tensor:
         """The full kernel ``(out_type.size, in_type.size, k, k)`` in the fields' channel order."""
         k = self.kernel_size
-        ref = next(iter(self.weights.values()), None)
-        dtype = ref.dtype if ref is not None else torch.get_default_dtype()
-        device = ref.device if ref is not None else self._out_order.device
+        ref = next(iter(self.weights.values()), self._float_reference)
+        dtype, device = ref.dtype, ref.device
         blocks = {}
         for o, i, key in self._pairs:
             weight = self.weights[key]
@@ -165,7 +166,8 @@ class GaugeConv(AtlasModule):
         """
         if self.training or torch.is_grad_enabled() or torch.compiler.is_compiling():
             return self.expand_weight(), self.expand_bias()
-        key = tuple((p._version, p.data_ptr(), p.dtype, p.device) for p in self.parameters())
+        ref = self._float_reference  # a conv without parameters still changes dtype and device
+        key = (ref.dtype, ref.device, *((p._version, p.data_ptr(), p.dtype, p.device) for p in self.parameters()))
         if self._expanded_cache is None or self._expanded_cache[0] != key:
             # in the parameters' dtype, whatever autocast is active: conv2d casts it per call
             with torch.autocast(self._out_order.device.type, enabled=False):
@@ -198,7 +200,7 @@ class ConventionalConv(AtlasModule):
 
     def __init__(self, atlas: Atlas, in_channels: int, out_channels: int, kernel_size: int, bias: bool = True):
         super().__init__(atlas)
-        _check_kernel_size(kernel_size)
+        kernel_size = _check_kernel_size(kernel_size)
         self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, kernel_size
         self._type = FieldType(atlas.group, [trivial(atlas.group)] * in_channels)
         std = _init_std(kernel_size, in_channels, out_channels)

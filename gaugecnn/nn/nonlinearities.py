@@ -3,7 +3,9 @@
 - Permutation representations (trivial, regular): any pointwise σ commutes with ρ(g).
 - All others (sign-flip, irreps, tangent): the norm nonlinearity
   ``v -> v/|v| · σ(|v| + b)`` with one learned bias ``b`` per field; for a 1-dim field
-  this is ``sign(x) · σ(|x| + b)``. It commutes with every orthogonal ρ(g).
+  this is ``sign(x) · σ(|x| + b)``. It commutes with every orthogonal ρ(g). At ``v = 0``
+  it is 0 with gradient 0, as ``sign`` is at 0 (a zero field has no direction to keep);
+  the gradient is finite everywhere.
 """
 
 from __future__ import annotations
@@ -60,8 +62,11 @@ class FieldNonlinearity(nn.Module):
             n = v.shape[1]
             bias = self.norm_bias[start : start + n].view(1, n, 1, *spatial)
             start += n
-            norm = v.pow(2).sum(2, keepdim=True).sqrt()
-            out = layout.scatter(out, d, v / norm.clamp_min(1e-12) * sigma(norm + bias))
+            norm = torch.linalg.vector_norm(v, dim=2, keepdim=True)  # gradient 0 at v = 0, not NaN
+            # v/|v| σ(|v|+b) as v · σ(|v|+b)/|v|, and 0 at v = 0, where (as sign(0) = 0) the direction is taken as none
+            positive = norm > 0
+            gain = torch.where(positive, sigma(norm + bias) / torch.where(positive, norm, torch.ones_like(norm)), 0.0)
+            out = layout.scatter(out, d, v * gain)
         return out
 
     def extra_repr(self) -> str:

@@ -74,6 +74,7 @@ class TransportPad(AtlasModule):
         super().__init__(atlas)
         check_group(field_type, atlas, "field_type")
         self.field_type, self.width, self.transport = field_type, width, transport
+        self.in_type = self.out_type = field_type
         self._bind()
 
     def _bind(self) -> None:

@@ -87,7 +87,8 @@ class GaugePool(AtlasModule):
             ho, wo = self.out_atlas.chart_shape
             out = 0
             for fwd, bwd in zip(self.sym_in, self.sym_out):
-                moved = self._pool(padded.index_select(2, fwd).view(batch, -1, hp, wp), score.index_select(2, fwd).view(batch, -1, hp, wp))
+                moved = self._pool(padded.index_select(2, fwd).view(batch, channels * n, hp, wp),
+                                   score.index_select(2, fwd).view(batch, channels * n, hp, wp))
                 out = out + moved.flatten(2).index_select(2, bwd)
             out = (out / len(self.sym_in)).view(batch, channels * n, ho, wo)
         return out.reshape(batch, channels, *self.out_atlas.shape)
@@ -129,7 +130,7 @@ class GroupPool(nn.Module):
         for kind, name, _ in self._by_dim:
             idx = getattr(self, f"channels_{name}")
             v = x.index_select(1, idx.reshape(-1)).unflatten(1, idx.shape)  # (B, F, d, ...)
-            parts.append(v.amax(2) if kind == "max" else v.pow(2).sum(2).sqrt() if v.shape[2] > 1 else v[:, :, 0].abs())
+            parts.append(v.amax(2) if kind == "max" else torch.linalg.vector_norm(v, dim=2))
         return torch.cat(parts, 1).index_select(1, self.order)
 
 
