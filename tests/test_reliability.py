@@ -333,3 +333,16 @@ def test_an_empty_mnist_folder_lists_the_missing_files(tmp_path):
     with pytest.raises(SystemExit, match="lacks train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k"):
         main(["--quick", "--data-root", str(tmp_path / "root"), "--cache-dir", str(tmp_path / "cache"),
               "--out", str(tmp_path / "out")])
+
+
+@needs_mnist
+def test_a_torn_extracted_mnist_file_is_extracted_again(tmp_path):
+    cache = tmp_path / "cache"
+    load_mobius_mnist(cache, SHARED_DATA, 64, log=lambda _: None)
+    extracted = cache / "MNIST" / "raw" / "t10k-labels-idx1-ubyte"
+    good = extracted.read_bytes()
+    extracted.write_bytes(good[:100])  # a crash while torchvision extracted it
+    for f in cache.glob("mobius_mnist_*"):
+        f.unlink()  # so that MNIST is read again
+    data = load_mobius_mnist(cache, SHARED_DATA, 64, log=lambda _: None)
+    assert extracted.read_bytes() == good and len(data["test"].labels) == 10000

@@ -91,23 +91,35 @@ def _mnist(cache: Path, data_root: Path | None):
     """torchvision's MNIST in ``cache``, seeded from ``data_root/MNIST/raw`` when given."""
     from torchvision import datasets
 
+    raw = cache / "MNIST" / "raw"
     if data_root is not None:
-        _seed_cache(cache / "MNIST" / "raw", data_root)
+        _seed_cache(raw, data_root)
+
+    def load():
+        return datasets.MNIST(str(cache), train=True, download=True), datasets.MNIST(str(cache), train=False, download=True)
+
+    def first_line(error: Exception) -> str:
+        return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
     try:
-        train = datasets.MNIST(str(cache), train=True, download=True)
-        test = datasets.MNIST(str(cache), train=False, download=True)
+        return load()
     except Exception as error:  # no network, or a corrupt file
-        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        if data_root is not None:
+        if data_root is None:
             raise RuntimeError(
-                f"could not read MNIST in {cache} from the checked copies of --data-root {data_root} ({reason}); "
-                f"delete {cache / 'MNIST'} and run again"
+                f"could not load MNIST into {cache} ({first_line(error)}). Without a network, put the four MNIST "
+                f".gz files into a folder DIR/MNIST/raw and pass --data-root DIR"
             ) from error
+    # the .gz copies are checked, so the files torchvision extracted from them are at fault
+    # (torn by a crash): extract them again, once
+    for name in _RAW_FILES:
+        (raw / name.removesuffix(".gz")).unlink(missing_ok=True)
+    try:
+        return load()
+    except Exception as error:
         raise RuntimeError(
-            f"could not load MNIST into {cache} ({reason}). Without a network, put the four MNIST .gz files "
-            f"into a folder DIR/MNIST/raw and pass --data-root DIR"
+            f"could not read MNIST in {cache} from the checked copies of --data-root {data_root} "
+            f"({first_line(error)}); delete {cache / 'MNIST'} and run again"
         ) from error
-    return train, test
 
 
 def mobius_shift(images: torch.Tensor, shifts: torch.Tensor) -> torch.Tensor:
