@@ -11,6 +11,7 @@ from .fieldmap import FieldMap
 from .groups import StructureGroup, cyclic_group, dihedral_group, flip_group, trivial_group
 from .isometry import ChartRotation, Isometry, Translation
 from .kernels import bias_basis, kernel_basis
+from .lattices import Lattice, hexagonal_lattice, square_lattice
 from .representations import (
     FieldType,
     Representation,
@@ -32,6 +33,7 @@ __all__ = [
     "FieldType",
     "Gluing",
     "Isometry",
+    "Lattice",
     "Representation",
     "Translation",
     "StructureGroup",
@@ -40,11 +42,13 @@ __all__ = [
     "dihedral_group",
     "direct_sum",
     "flip_group",
+    "hexagonal_lattice",
     "irrep",
     "irreps",
     "kernel_basis",
     "regular",
     "sign",
+    "square_lattice",
     "tangent",
     "trivial",
     "trivial_group",

@@ -1,10 +1,13 @@
-"""Structure groups: finite groups of 2x2 integer matrices acting on lattice offsets.
+"""Structure groups: finite groups of lattice isometries acting on pixel offsets.
 
 A structure group ``G`` is the group of frame changes allowed between charts. Its
-elements are orthogonal integer matrices (signed permutation matrices) that act on
-pixel offsets ``(dy, dx)`` -- row first, column second, as tensors are indexed.
-The group is generated from a few matrices; all elements, the multiplication table
-and inverses are derived from them.
+elements are integer matrices that act on pixel offsets ``(dy, dx)`` -- row first, column
+second, as tensors are indexed -- and preserve the metric of the chart's lattice
+(``gaugecnn.lattices``): signed permutation matrices on the square lattice (subgroups of
+D4), the twelve isometries of the hexagonal lattice (subgroups of D6). Each element also
+has its Cartesian matrix, orthogonal, which fixes its angle and the tangent representation.
+The group is generated from a few matrices; all elements, the multiplication table and
+inverses are derived from them.
 """
 
 from __future__ import annotations
@@ -14,14 +17,15 @@ from functools import cached_property
 
 import numpy as np
 
+from .lattices import Lattice, hexagonal_lattice, square_lattice
+
 __all__ = ["StructureGroup", "trivial_group", "flip_group", "cyclic_group", "dihedral_group"]
 
-_ROTATE_90 = ((0, -1), (1, 0))  # (dy, dx) -> (-dx, dy): a quarter turn of the square lattice
 _FLIP_ROWS = ((-1, 0), (0, 1))  # (dy, dx) -> (-dy, dx): reflection of the row (width) axis
 
 
 class StructureGroup:
-    """A finite group of 2x2 integer matrices, closed under products.
+    """A finite group of isometries of a lattice (integer 2x2 matrices), closed under products.
 
     Elements are numbered ``0 .. order-1`` in a deterministic order (breadth-first
     from the identity over the generators); element ``0`` is the identity.
@@ -29,14 +33,20 @@ class StructureGroup:
     >>> G = cyclic_group(4)
     >>> G.order, G.matrix(1).tolist()
     (4, [[0, -1], [1, 0]])
+    >>> cyclic_group(6).lattice, cyclic_group(6).matrix(1).tolist()
+    (Lattice(hexagonal), [[1, -1], [1, 0]])
     """
 
-    def __init__(self, name: str, generators: list[tuple[tuple[int, int], tuple[int, int]]]):
+    def __init__(self, name: str, generators: list, lattice: Lattice | None = None):
         self.name = name
+        self.lattice = lattice or square_lattice()
         gens = [np.array(g, dtype=np.int64) for g in generators]
-        for g in gens:
-            if g.shape != (2, 2) or abs(round(np.linalg.det(g))) != 1 or not np.array_equal(g @ g.T, np.eye(2)):
-                raise ValueError(f"generator {g.tolist()} of group {name!r} is not an orthogonal integer 2x2 matrix")
+        for g, given in zip(gens, generators):
+            if g.shape != (2, 2) or not np.array_equal(g, np.asarray(given)) or not self.lattice.is_isometry(g):
+                raise ValueError(
+                    f"generator {np.asarray(given).tolist()} of group {name!r} is not an isometry of the "
+                    f"{self.lattice.name} lattice (an integer matrix preserving its metric)"
+                )
         elements = [np.eye(2, dtype=np.int64)]
         seen = {elements[0].tobytes()}
         frontier = list(elements)
@@ -52,7 +62,10 @@ class StructureGroup:
             frontier = new
         self.matrices = np.stack(elements)  # (order, 2, 2)
         self.matrices.setflags(write=False)
+        self.cartesian = np.stack([self.lattice.cartesian(m) for m in elements])  # (order, 2, 2), orthogonal
+        self.cartesian.setflags(write=False)
         self._index = {m.tobytes(): i for i, m in enumerate(self.matrices)}
+        self.generators: tuple[int, ...] = tuple(self._index[g.tobytes()] for g in gens)
 
     # -- basic structure ------------------------------------------------------------
     @property
@@ -98,8 +111,8 @@ class StructureGroup:
         return int(round(np.linalg.det(self.matrices[g])))
 
     def angle(self, g: int) -> float:
-        """Rotation angle θ of ``g = R(θ) F^m`` with ``F = diag(1, -1)``, ``m = (1 - det g) / 2``."""
-        m = self.matrices[g] @ np.diag([1, -1]) if self.det(g) < 0 else self.matrices[g]
+        """Rotation angle θ of ``g = R(θ) F^m`` (Cartesian) with ``F = diag(1, -1)``, ``m = (1 - det g) / 2``."""
+        m = self.cartesian[g] @ np.diag([1, -1]) if self.det(g) < 0 else self.cartesian[g]
         return math.atan2(m[1, 0], m[0, 0])
 
     @cached_property
@@ -112,66 +125,100 @@ class StructureGroup:
         return any(self.det(g) < 0 for g in range(self.order))
 
     def preserves_grid(self, g: int, h: int, w: int) -> bool:
-        """Whether ``g`` maps an ``h x w`` pixel grid onto itself (swapping rows and columns needs ``h == w``)."""
-        return h == w or self.matrices[g][0, 0] != 0
+        """Whether ``g``, about the centre, maps an ``h x w`` array of pixels onto itself.
+
+        On the square lattice: always for square arrays, else only elements that do not
+        swap rows and columns. On the hexagonal lattice an array is a rhombus, which the
+        half turn and (for square arrays) the reflections across its diagonals preserve.
+        """
+        corners = np.array([[a * (h - 1), b * (w - 1)] for a in (-1, 1) for b in (-1, 1)])  # doubled, centred
+        moved = corners @ self.matrices[g].T
+        return {tuple(c) for c in corners} == {tuple(c) for c in moved}
 
     def describe(self, g: int) -> str:
         """Words for an element, for error messages: 'identity', 'rotation by 90 degrees', ..."""
-        m = self.matrices[g]
-        return describe_matrix(m)
+        return describe_matrix(self.matrices[g], self.lattice)
 
     # -- identity and printing --------------------------------------------------------
     def __eq__(self, other) -> bool:
-        return isinstance(other, StructureGroup) and np.array_equal(self.matrices, other.matrices)
+        return (isinstance(other, StructureGroup) and self.lattice == other.lattice
+                and np.array_equal(self.matrices, other.matrices))
 
     def __hash__(self) -> int:
-        return hash(self.matrices.tobytes())
+        return hash((self.lattice, self.matrices.tobytes()))
 
     def __repr__(self) -> str:
         return f"StructureGroup({self.name}, order={self.order})"
 
 
-def describe_matrix(m: np.ndarray) -> str:
-    """Words for a signed permutation matrix acting on ``(dy, dx)``."""
+def describe_matrix(m: np.ndarray, lattice: Lattice | None = None) -> str:
+    """Words for a lattice isometry acting on ``(dy, dx)`` (square lattice unless given)."""
+    lattice = lattice or square_lattice()
     m = np.asarray(m)
     if np.array_equal(m, np.eye(2)):
         return "the identity"
-    det = int(round(np.linalg.det(m)))
-    if det > 0:
-        deg = round(math.degrees(math.atan2(m[1, 0], m[0, 0]))) % 360
+    c = lattice.cartesian(m)
+    if np.linalg.det(c) > 0:
+        deg = round(math.degrees(math.atan2(c[1, 0], c[0, 0]))) % 360
         return f"a rotation by {deg} degrees"
-    if np.array_equal(m, np.array(_FLIP_ROWS)):
-        return "a reflection of the row axis (dy -> -dy)"
-    if np.array_equal(m, np.array([[1, 0], [0, -1]])):
-        return "a reflection of the column axis (dx -> -dx)"
-    if np.array_equal(m, np.array([[0, 1], [1, 0]])):
-        return "a reflection across the main diagonal (dy <-> dx)"
-    return "a reflection across the anti-diagonal (dy <-> -dx)"
+    if lattice == square_lattice():
+        named = {
+            ((-1, 0), (0, 1)): "a reflection of the row axis (dy -> -dy)",
+            ((1, 0), (0, -1)): "a reflection of the column axis (dx -> -dx)",
+            ((0, 1), (1, 0)): "a reflection across the main diagonal (dy <-> dx)",
+        }
+        return named.get(tuple(map(tuple, m.tolist())), "a reflection across the anti-diagonal (dy <-> -dx)")
+    # the mirror line is the eigenvector of eigenvalue +1; its angle from the column axis (x)
+    values, vectors = np.linalg.eigh(c)
+    v = vectors[:, int(np.argmax(values))]
+    deg = round(math.degrees(math.atan2(v[0], v[1]))) % 180
+    return f"a reflection across the line at {deg} degrees to the column axis"
 
 
-def trivial_group() -> StructureGroup:
+def _natural(n: int) -> Lattice:
+    return hexagonal_lattice() if n in (3, 6) else square_lattice()
+
+
+def _rotation(lattice: Lattice, n: int, kind: str) -> np.ndarray:
+    """The lattice matrix of the rotation by 360/n degrees, or a ValueError naming the lattice's groups."""
+    def turn(k: int) -> np.ndarray | None:
+        t = 2 * math.pi / k
+        return lattice.lattice_matrix([[math.cos(t), -math.sin(t)], [math.sin(t), math.cos(t)]])
+
+    if n < 1 or turn(n) is None:
+        allowed = ", ".join(f"{kind}{k}" for k in (1, 2, 3, 4, 6) if turn(k) is not None)
+        family = "rotation" if kind == "C" else "dihedral"
+        raise ValueError(f"the {lattice.name} lattice has {family} groups {allowed} only, not {kind}{n}")
+    return turn(n)
+
+
+def _name(base: str, n: int, lattice: Lattice) -> str:
+    return base if lattice == _natural(n) else f"{base} ({lattice.name})"
+
+
+def trivial_group(lattice: Lattice | None = None) -> StructureGroup:
     """``{e}``: no frame changes (orientable charts glued without twists)."""
-    return StructureGroup("trivial", [])
+    lattice = lattice or square_lattice()
+    return StructureGroup(_name("trivial", 1, lattice), [], lattice)
 
 
-def flip_group() -> StructureGroup:
+def flip_group(lattice: Lattice | None = None) -> StructureGroup:
     """``{e, s}`` with ``s`` the reflection of the row (width) axis: the Möbius strip's group."""
-    return StructureGroup("flip", [_FLIP_ROWS])
+    lattice = lattice or square_lattice()
+    return StructureGroup(_name("flip", 1, lattice), [lattice.lattice_matrix(np.diag([-1.0, 1.0]))], lattice)
 
 
-def cyclic_group(n: int) -> StructureGroup:
-    """``C_n`` of lattice rotations, ``n`` in 1, 2, 4."""
-    if n not in (1, 2, 4):
-        raise ValueError(f"the square lattice has rotation groups C1, C2, C4 only, not C{n}")
-    r = np.linalg.matrix_power(np.array(_ROTATE_90), 4 // n)
-    return StructureGroup(f"C{n}", [tuple(map(tuple, r))])
+def cyclic_group(n: int, lattice: Lattice | None = None) -> StructureGroup:
+    """``C_n`` of lattice rotations: ``n`` in 1, 2, 4 (square lattice, the default) or 1, 2, 3, 6 (hexagonal, the default for 3 and 6)."""
+    lattice = lattice or _natural(n)
+    return StructureGroup(_name(f"C{n}", n, lattice), [_rotation(lattice, n, "C")], lattice)
 
 
-def dihedral_group(n: int) -> StructureGroup:
-    """``D_n``: ``C_n`` plus the reflection of the row axis, ``n`` in 1, 2, 4 (``D_1`` is ``flip``)."""
-    if n not in (1, 2, 4):
-        raise ValueError(f"the square lattice has dihedral groups D1, D2, D4 only, not D{n}")
+def dihedral_group(n: int, lattice: Lattice | None = None) -> StructureGroup:
+    """``D_n``: ``C_n`` plus the reflection of the row axis (``D_1`` is ``flip``); lattices as for ``cyclic_group``."""
+    lattice = lattice or _natural(n)
+    rotation = _rotation(lattice, n, "D")
     if n == 1:
-        return StructureGroup("flip", [_FLIP_ROWS])
-    r = np.linalg.matrix_power(np.array(_ROTATE_90), 4 // n)
-    return StructureGroup(f"D{n}", [tuple(map(tuple, r)), _FLIP_ROWS])
+        return flip_group(lattice)
+    reflection = lattice.lattice_matrix(np.diag([-1.0, 1.0]))
+    return StructureGroup(_name(f"D{n}", n, lattice), [rotation, reflection], lattice)

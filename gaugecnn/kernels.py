@@ -98,13 +98,21 @@ def _check_kernel_size(kernel_size: int) -> int:
 def kernel_basis(rep_in: Representation, rep_out: Representation, kernel_size: int) -> np.ndarray:
     """All G-steerable kernels, as an array ``(n_basis, d_out, d_in, k, k)``.
 
-    Index ``[b, o, i, ky, kx]`` holds ``K_b(dy, dx)[o, i]`` with ``dy = ky - k//2``.
+    Index ``[b, o, i, ky, kx]`` holds ``K_b(dy, dx)[o, i]`` with ``dy = ky - k//2``. The support
+    is the largest G-invariant set of offsets in the ``k x k`` array: all of it on the square
+    lattice, the hexagon of radius ``k // 2`` on the hexagonal lattice under C6 (7 offsets for
+    ``k = 3``, 19 for ``k = 5``); entries outside it stay zero and carry no parameter.
 
-    >>> from gaugecnn.groups import flip_group
+    >>> from gaugecnn.groups import cyclic_group, flip_group
     >>> from gaugecnn.representations import trivial, sign
     >>> G = flip_group()
     >>> kernel_basis(trivial(G), trivial(G), 5).shape[0], kernel_basis(trivial(G), sign(G), 5).shape[0]
     (15, 10)
+    >>> C6 = cyclic_group(6)
+    >>> [kernel_basis(trivial(C6), trivial(C6), k).shape[0] for k in (3, 5)]
+    [2, 4]
+    >>> int((kernel_basis(trivial(C6), trivial(C6), 5) != 0).any(axis=(0, 1, 2)).sum())
+    19
     """
     k = _check_kernel_size(kernel_size)
     if rep_in.group != rep_out.group:
@@ -121,6 +129,12 @@ def kernel_basis(rep_in: Representation, rep_out: Representation, kernel_size: i
                 continue
             x = np.array([y0 - r, x0 - r])
             images = {g: tuple(group.matrix(g) @ x + r) for g in elements}
+            if any(not (0 <= ky < k and 0 <= kx < k) for ky, kx in images.values()):
+                # the orbit leaves the k x k array: outside the G-invariant support, no parameter
+                for ky, kx in images.values():
+                    if 0 <= ky < k and 0 <= kx < k:
+                        done[ky, kx] = True
+                continue
             stabilizer = [g for g in elements if images[g] == (y0, x0)]
             # the stabilizer acts on vec(K(x0)) by  K -> ρ_out(s) K ρ_in(s)^T
             actions = [np.kron(rep_out.matrix(s), rep_in.matrix(s)) for s in stabilizer]

@@ -119,8 +119,12 @@ def regular(group: StructureGroup) -> Representation:
 
 
 def tangent(group: StructureGroup) -> Representation:
-    """ρ(g) = g: tangent vector fields with components (dy, dx)."""
-    return Representation(group, "tangent", group.matrices.astype(float))
+    """ρ(g) = the Cartesian matrix of ``g``: tangent vector fields with Cartesian components ``(y, x)``.
+
+    On the square lattice that is ``g`` itself acting on ``(dy, dx)``; on the hexagonal lattice
+    the orthogonal ``B g B⁻¹`` (``gaugecnn.lattices``), not the integer lattice matrix.
+    """
+    return Representation(group, "tangent", np.array(group.cartesian))
 
 
 def _o2_decompose(group: StructureGroup, g: int) -> tuple[float, int]:
@@ -153,7 +157,8 @@ def irrep(group: StructureGroup, k: int, j: int = 0) -> Representation:
             mats.append(np.array([[c, -s], [s, c]]) @ np.diag([1.0, -1.0 if m else 1.0]))
         else:
             mats.append(np.array([[np.cos(k * theta) * (-1.0 if (m and j) else 1.0)]]))
-    mats = np.round(np.stack(mats), 12)
+    mats = np.stack(mats)
+    mats = np.where(np.abs(mats) < 1e-12, 0.0, mats)  # cos(90°) is 6e-17, not 0; other entries keep full precision
     return Representation(group, name, mats)
 
 

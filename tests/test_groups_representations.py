@@ -15,10 +15,12 @@ from gaugecnn import (
     dihedral_group,
     direct_sum,
     flip_group,
+    hexagonal_lattice,
     irrep,
     irreps,
     regular,
     sign,
+    square_lattice,
     tangent,
     trivial,
     trivial_group,
@@ -31,6 +33,13 @@ GROUPS = {
     "C4": (lambda: cyclic_group(4), 4),
     "D2": (lambda: dihedral_group(2), 4),
     "D4": (lambda: dihedral_group(4), 8),
+    # the hexagonal lattice
+    "C3": (lambda: cyclic_group(3), 3),
+    "C6": (lambda: cyclic_group(6), 6),
+    "D3": (lambda: dihedral_group(3), 6),
+    "D6": (lambda: dihedral_group(6), 12),
+    "C2hex": (lambda: cyclic_group(2, hexagonal_lattice()), 2),
+    "D2hex": (lambda: dihedral_group(2, hexagonal_lattice()), 4),
 }
 GROUP_NAMES = list(GROUPS)
 
@@ -66,12 +75,16 @@ def test_element_zero_is_identity(group):
         assert group.mul(0, g) == g and group.mul(g, 0) == g
 
 
-def test_elements_are_distinct_orthogonal_integer_matrices(group):
+def test_elements_are_distinct_integer_lattice_isometries_with_orthogonal_cartesian_matrices(group):
     mats = group.matrices
     assert len({m.tobytes() for m in mats}) == group.order
-    for m in mats:
-        assert np.array_equal(m @ m.T, np.eye(2))
-        assert np.array_equal(np.round(m), m)
+    basis = group.lattice.basis
+    for m, c in zip(mats, group.cartesian):
+        assert np.array_equal(np.round(m), m) and group.lattice.is_isometry(m)
+        assert np.allclose(c @ c.T, np.eye(2), atol=1e-12)
+        assert np.allclose(c @ basis, basis @ m, atol=1e-12)  # the same map, on Cartesian and lattice coordinates
+        if group.lattice == square_lattice():
+            assert np.array_equal(c, m)
 
 
 def test_multiplication_table_matches_matrix_products(group):
@@ -134,14 +147,23 @@ def test_rotation_and_reflection_structure():
 
 @pytest.mark.parametrize("factory", [cyclic_group, dihedral_group])
 @pytest.mark.parametrize("n", [3, 6, 8])
-def test_groups_beyond_the_square_lattice_are_refused(factory, n):
-    with pytest.raises(ValueError, match=f"not [CD]{n}"):
-        factory(n)
+def test_groups_beyond_the_square_lattice_are_refused_there(factory, n):
+    with pytest.raises(ValueError, match=f"the square lattice has .* groups .*1, .*2, .*4 only, not [CD]{n}"):
+        factory(n, square_lattice())
 
 
-def test_non_orthogonal_generator_is_refused():
-    with pytest.raises(ValueError, match="not an orthogonal integer"):
+@pytest.mark.parametrize("factory", [cyclic_group, dihedral_group])
+@pytest.mark.parametrize("n", [4, 5, 8])
+def test_groups_beyond_the_hexagonal_lattice_are_refused_there(factory, n):
+    with pytest.raises(ValueError, match=f"the hexagonal lattice has .* groups .*1, .*2, .*3, .*6 only, not [CD]{n}"):
+        factory(n, hexagonal_lattice())
+
+
+def test_generator_that_is_no_lattice_isometry_is_refused():
+    with pytest.raises(ValueError, match="not an isometry of the square lattice"):
         StructureGroup("shear", [((1, 1), (0, 1))])
+    with pytest.raises(ValueError, match="not an isometry of the hexagonal lattice"):
+        StructureGroup("quarter turn", [((0, -1), (1, 0))], hexagonal_lattice())
 
 
 # -- representations ---------------------------------------------------------------------------
@@ -174,7 +196,7 @@ def test_regular_is_a_permutation_rep_of_dimension_order(group):
 def test_sign_and_tangent(group):
     for g in range(group.order):
         assert sign(group).matrix(g)[0, 0] == round(np.linalg.det(group.matrix(g)))
-        assert np.array_equal(tangent(group).matrix(g), group.matrix(g))
+        assert np.array_equal(tangent(group).matrix(g), group.cartesian[g])
     assert not tangent(group).is_permutation or group.order == 1
     assert sign(group).is_permutation == (not group.has_reflections)
 

@@ -25,6 +25,7 @@ from gaugecnn import (
 )
 
 GROUPS = {"flip": flip_group, "C2": lambda: cyclic_group(2), "C4": lambda: cyclic_group(4), "D4": lambda: dihedral_group(4)}
+HEX_GROUPS = {"C6": lambda: cyclic_group(6), "D6": lambda: dihedral_group(6)}
 
 
 def reps_of(G):
@@ -36,38 +37,47 @@ def reps_of(G):
     return out
 
 
-def _cases():
-    for gname, factory in GROUPS.items():
+def _cases(groups):
+    for gname, factory in groups.items():
         names = list(reps_of(factory()))
         for a in names:
             for b in names:
                 yield gname, a, b
 
 
-CASES = list(_cases())
+CASES = list(_cases(GROUPS))
+HEX_CASES = list(_cases(HEX_GROUPS))
 
 
 def spatial_permutation(G, g, k):
-    """``perm[p]`` = flat index of ``g x`` for the offset ``x`` at flat index ``p``."""
+    """``perm[p]`` = flat index of ``g x`` for the offset ``x`` at flat index ``p``; -1 where ``g x`` leaves the array.
+
+    On the square lattice every element permutes the ``k x k`` array; on the hexagonal lattice
+    the offsets outside the hexagon of radius ``k // 2`` have images outside it, where a kernel
+    is zero by definition.
+    """
     r = k // 2
     perm = np.empty(k * k, dtype=int)
     for ky in range(k):
         for kx in range(k):
             dy, dx = G.matrix(g) @ np.array([ky - r, kx - r])
-            perm[ky * k + kx] = (dy + r) * k + (dx + r)
-    assert sorted(perm) == list(range(k * k))
+            inside = abs(dy) <= r and abs(dx) <= r
+            perm[ky * k + kx] = (dy + r) * k + (dx + r) if inside else -1
+    inside = perm[perm >= 0]
+    assert len(set(inside)) == len(inside)
     return perm
 
 
 def constraint_residual(kernel, rep_in, rep_out):
-    """max over g, x of |K(g x) - ρ_out(g) K(x) ρ_in(g)^T| for one kernel (d_out, d_in, k, k)."""
+    """max over g, x of |K(g x) - ρ_out(g) K(x) ρ_in(g)^T| for one kernel (d_out, d_in, k, k), K = 0 off the array."""
     G = rep_in.group
     k = kernel.shape[-1]
     flat = kernel.reshape(*kernel.shape[:2], -1)
+    padded = np.concatenate([flat, np.zeros((*flat.shape[:2], 1))], axis=2)  # index -1: the zero beyond the array
     worst = 0.0
     for g in range(G.order):
         perm = spatial_permutation(G, g, k)
-        lhs = flat[:, :, perm]  # lhs[..., p] = K(g x_p)
+        lhs = padded[:, :, perm]  # lhs[..., p] = K(g x_p)
         rhs = np.einsum("oa,abp,ib->oip", rep_out.matrix(g), flat, rep_in.matrix(g))
         worst = max(worst, float(np.abs(lhs - rhs).max()))
     return worst
@@ -76,18 +86,21 @@ def constraint_residual(kernel, rep_in, rep_out):
 def brute_force_dimension(rep_in, rep_out, k):
     """Dimension of {K : K(g x) = ρ_out(g) K(x) ρ_in(g)^T ∀ g, x} via the null space of the stacked constraints.
 
-    The constraint matrix (one block of equations per group element, on the vectorized kernel)
-    is built sparse; unknowns that share no equation are split into independent blocks (connected
-    components), and each block's null space is computed densely with scipy.linalg.null_space.
+    The constraint matrix (one block of equations per generator of the group, on the vectorized
+    kernel: the generators' constraints imply those of every product, also where an image
+    leaves the array) is built sparse; unknowns that share no equation are split into
+    independent blocks (connected components), and each block's null space is computed
+    densely with scipy.linalg.null_space.
     """
     G = rep_in.group
     d_out, d_in = rep_out.dim, rep_in.dim
     n = d_out * d_in * k * k
     blocks = []
-    for g in range(G.order):
+    for g in G.generators or (G.identity,):
         perm = spatial_permutation(G, g, k)
-        # vec index (o, i, p) -> o * d_in * k² + i * k² + p
-        shift = scipy.sparse.coo_matrix((np.ones(k * k), (np.arange(k * k), perm)), shape=(k * k, k * k))
+        # vec index (o, i, p) -> o * d_in * k² + i * k² + p; rows whose g x leaves the array read K(g x) = 0
+        inside = perm >= 0
+        shift = scipy.sparse.coo_matrix((np.ones(inside.sum()), (np.arange(k * k)[inside], perm[inside])), shape=(k * k, k * k))
         lhs = scipy.sparse.kron(scipy.sparse.identity(d_out * d_in), shift)  # K(g x)
         rhs = scipy.sparse.kron(np.kron(rep_out.matrix(g), rep_in.matrix(g)), scipy.sparse.identity(k * k))
         blocks.append((lhs - rhs).tocsr())
@@ -122,6 +135,28 @@ def test_basis_is_steerable_full_rank_and_complete(gname, name_in, name_out, k):
     reps = reps_of(GROUPS[gname]())
     rep_in, rep_out = reps[name_in], reps[name_out]
     check_basis(kernel_basis(rep_in, rep_out, k), rep_in, rep_out, k)
+
+
+@pytest.mark.parametrize("k", [3, 5])
+@pytest.mark.parametrize("gname, name_in, name_out", HEX_CASES, ids=["-".join(c) for c in HEX_CASES])
+def test_hexagonal_basis_is_steerable_full_rank_and_complete(gname, name_in, name_out, k):
+    """C6 and D6 on the hexagonal lattice: complete against the brute force, zero off the hexagon."""
+    reps = reps_of(HEX_GROUPS[gname]())
+    rep_in, rep_out = reps[name_in], reps[name_out]
+    basis = kernel_basis(rep_in, rep_out, k)
+    check_basis(basis, rep_in, rep_out, k)
+    r = k // 2
+    hexagon = np.array([[max(abs(dy), abs(dx), abs(dy - dx)) <= r for dx in range(-r, r + 1)] for dy in range(-r, r + 1)])
+    assert hexagon.sum() == {3: 7, 5: 19}[k]
+    assert not basis[..., ~hexagon].any()
+
+
+def test_hexagonal_support_is_used_in_full():
+    """Every one of the 7 (19) hexagon offsets carries a trivial-to-trivial parameter orbit under C6."""
+    C6 = cyclic_group(6)
+    for k, pixels in ((3, 7), (5, 19)):
+        basis = kernel_basis(trivial(C6), trivial(C6), k)
+        assert int((basis != 0).any(axis=(0, 1, 2)).sum()) == pixels
 
 
 def test_brute_force_detects_a_non_steerable_kernel():
