@@ -1,20 +1,33 @@
 """Atlases: pixel-grid charts glued along their edges, with derived transition elements.
 
-Every chart is an ``H x W`` grid of pixels with its own frame: offsets ``(dy, dx)``, rows
-first. A gluing names an edge of one chart, an edge of another (or the same) chart, and
-whether the edge is reversed. Walking along an edge in its canonical direction
-(``top``/``bottom``: increasing column, ``left``/``right``: increasing row), position ``i``
-of the first edge meets position ``i`` of the second, or ``n - 1 - i`` when reversed.
+Every chart is an ``H x W`` array of pixels on the structure group's lattice
+(``gaugecnn.lattices``) with its own frame: offsets ``(dy, dx)``, rows first. A gluing
+names an edge of one chart, an edge of another (or the same) chart, and whether the edge
+is reversed. Walking along an edge in its canonical direction (``top``/``bottom``:
+increasing column, ``left``/``right``: increasing row), the start of the first edge
+meets the start of the second, or its end when reversed.
+
+Two kinds of pixel grid:
+
+- ``grid="cells"`` (the default): pixels are cells, an edge runs between the last row of
+  pixels and the next chart's first; the ``H x W`` pixels fill the chart.
+- ``grid="vertices"``: pixels are the vertices of a subdivided polygon (the icosahedral
+  grids of Cohen et al. 2019), so the vertices on an edge are shared with the next
+  chart. Each vertex is stored once: a chart stores the two edges through one corner, its
+  ``origin`` (top-left by default), and leaves the opposite two edges to its neighbours; so
+  its closed polygon is ``(H+1) x (W+1)`` vertices of which it stores ``H x W``. A gluing
+  joins an edge a chart stores to one it does not.
 
 Crossing the first edge outwards means entering the second chart inwards, so the
 transition element ``t`` -- the frame change from the first chart to the second,
-``v_b = t v_a`` -- is the unique lattice map with
+``v_b = t v_a`` -- is the lattice isometry with
 
-    t (outward normal of edge a) = -(outward normal of edge b)
-    t (direction of edge a)      = ±(direction of edge b)     (- when reversed),
+    t (direction of edge a) = ±(direction of edge b)     (- when reversed)
 
-and the atlas refuses a gluing whose ``t`` is not in the structure group. Features are
-carried across by ``ρ(t)``: this is the discrete parallel transport.
+that maps the side of edge a inside the first chart to the side of edge b outside the
+second (on the square lattice: ``t`` maps the outward normal of edge a to minus that of
+edge b). The atlas refuses a gluing whose ``t`` is not in the structure group. Features
+are carried across by ``ρ(t)``: this is the discrete parallel transport.
 """
 
 from __future__ import annotations
@@ -29,6 +42,7 @@ import numpy as np
 
 from .fieldmap import FieldMap, rotated_grid_source, spatial_shape
 from .groups import StructureGroup, describe_matrix
+from .lattices import Lattice
 
 __all__ = ["Atlas", "Gluing", "EDGES"]
 
@@ -37,6 +51,11 @@ _NORMAL = {"top": (-1, 0), "bottom": (1, 0), "left": (0, -1), "right": (0, 1)}
 _DIRECTION = {"top": (0, 1), "bottom": (0, 1), "left": (1, 0), "right": (1, 0)}
 # corners at the start and end of each edge, in its canonical direction
 _ENDS = {"top": ("tl", "tr"), "bottom": ("bl", "br"), "left": ("tl", "bl"), "right": ("tr", "br")}
+CORNERS = {"top-left": "tl", "top-right": "tr", "bottom-left": "bl", "bottom-right": "br"}
+# the two edges through each corner, and the lattice steps along them into the chart
+_CORNER_EDGES = {"tl": ("top", "left"), "tr": ("top", "right"), "bl": ("bottom", "left"), "br": ("bottom", "right")}
+_CORNER_STEPS = {"tl": ((1, 0), (0, 1)), "tr": ((1, 0), (0, -1)), "bl": ((-1, 0), (0, 1)), "br": ((-1, 0), (0, -1))}
+GRIDS = ("cells", "vertices")
 
 
 @dataclass(frozen=True)
@@ -76,14 +95,21 @@ def _edge_length(edge: str, shape: tuple[int, int]) -> int:
     return shape[1] if edge in ("top", "bottom") else shape[0]
 
 
-def _first_halo_pixel(edge: str, shape: tuple[int, int]) -> np.ndarray:
-    h, w = shape
-    return np.array({"top": (-1, 0), "bottom": (h, 0), "left": (0, -1), "right": (0, w)}[edge])
+def _corner_points(grid: str, shape: tuple[int, int], origin: str) -> dict[str, np.ndarray]:
+    """The chart's corners in doubled coordinates (``2 y``): where its boundary lines cross.
 
-
-def _edge_pixel(edge: str, i: int, shape: tuple[int, int]) -> np.ndarray:
+    Cells: the lines run half a pixel outside the outermost pixels. Vertices: the lines
+    through the stored corner ``origin`` are stored rows/columns; the others lie one pixel
+    beyond the array.
+    """
     h, w = shape
-    return np.array({"top": (0, i), "bottom": (h - 1, i), "left": (i, 0), "right": (i, w - 1)}[edge])
+    if grid == "cells":
+        top, bottom, left, right = -1, 2 * h - 1, -1, 2 * w - 1
+    else:
+        top, bottom = (0, 2 * h) if origin[0] == "t" else (-2, 2 * h - 2)
+        left, right = (0, 2 * w) if origin[1] == "l" else (-2, 2 * w - 2)
+    return {"tl": np.array([top, left]), "tr": np.array([top, right]),
+            "bl": np.array([bottom, left]), "br": np.array([bottom, right])}
 
 
 def _halo_widths(halo) -> tuple[int, int]:
@@ -100,22 +126,43 @@ def _halo_widths(halo) -> tuple[int, int]:
     return ph, pw
 
 
-def _transition_matrix(g: Gluing) -> np.ndarray:
+def _cross(u: np.ndarray, v: np.ndarray) -> float:
+    return float(u[0] * v[1] - u[1] * v[0])
+
+
+def _transition_matrix(g: Gluing, lattice: Lattice) -> np.ndarray | None:
+    """The lattice isometry ``t`` of a gluing (see the module docstring), or None if none exists.
+
+    Of the two orthogonal maps sending the direction of edge a to ``±`` that of edge b (a
+    rotation and a reflection), ``t`` is the one that sends a vector pointing into chart a
+    to the side of edge b away from chart b.
+    """
     s = -1 if g.reversed else 1
-    frame_a = np.column_stack([_NORMAL[g.edge_a], _DIRECTION[g.edge_a]])
-    frame_b = np.column_stack([-np.array(_NORMAL[g.edge_b]), s * np.array(_DIRECTION[g.edge_b])])
-    return frame_b @ frame_a.T  # frame_a is orthogonal
+    along_a, along_b = lattice.point(_DIRECTION[g.edge_a]), s * lattice.point(_DIRECTION[g.edge_b])
+    into_a, out_of_b = lattice.point(-np.array(_NORMAL[g.edge_a])), lattice.point(_NORMAL[g.edge_b])
+    theta = np.arctan2(_cross(along_a, along_b), along_a @ along_b)
+    rotation = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
+    u = along_b / np.linalg.norm(along_b)
+    mirror = 2 * np.outer(u, u) - np.eye(2)  # reflection across the line of edge b
+    for candidate in (rotation, mirror @ rotation):
+        if np.sign(_cross(along_b, candidate @ into_a)) == np.sign(_cross(along_b, out_of_b)):
+            return lattice.lattice_matrix(candidate)
+    return None  # pragma: no cover - one of the two always lies on the required side
 
 
 class Atlas:
     """Charts of one grid shape glued along edges; a networkx MultiGraph underneath.
 
     Args:
-        group: the structure group G; every transition element must lie in it.
+        group: the structure group G, on its lattice; every transition element must lie in it.
         chart_shape: ``(H, W)`` pixels of every chart.
         charts: chart names, or their number (names ``0 .. n-1``).
         gluings: ``Gluing`` objects or tuples ``(chart_a, edge_a, chart_b, edge_b, reversed)``.
             Unglued edges are boundaries: fields are zero beyond them.
+        grid: ``"cells"`` (default) or ``"vertices"`` (see the module docstring).
+        origins: for vertex grids, the corner each chart stores (``"top-left"``, the default,
+            ``"top-right"``, ``"bottom-left"`` or ``"bottom-right"``), one for all charts or a
+            mapping from chart name to corner.
 
     >>> from gaugecnn.groups import flip_group
     >>> mobius = Atlas(flip_group(), (5, 8), 1, [(0, "left", 0, "right", True)])
@@ -129,10 +176,15 @@ class Atlas:
         chart_shape: tuple[int, int],
         charts: int | Sequence[Hashable],
         gluings: Iterable[Gluing | tuple] = (),
+        grid: str = "cells",
+        origins: str | Mapping[Hashable, str] | None = None,
     ):
         if len(chart_shape) != 2 or any(int(s) != s or s < 1 for s in chart_shape):
             raise ValueError(f"chart_shape must be two positive integers (H, W), got {chart_shape!r}")
+        if grid not in GRIDS:
+            raise ValueError(f"grid must be one of {GRIDS}, got {grid!r}")
         self.group = group
+        self.grid_kind = grid
         self.chart_shape: tuple[int, int] = (int(chart_shape[0]), int(chart_shape[1]))
         self.charts: tuple[Hashable, ...] = tuple(range(charts)) if isinstance(charts, int) else tuple(charts)
         if not self.charts:
@@ -140,6 +192,7 @@ class Atlas:
         if len(set(self.charts)) != len(self.charts):
             raise ValueError(f"chart names must be unique, got {self.charts}")
         self._chart_index = {c: i for i, c in enumerate(self.charts)}
+        self.origins: dict[Hashable, str] = self._check_origins(origins)
         self.gluings: tuple[Gluing, ...] = tuple(g if isinstance(g, Gluing) else Gluing(*g) for g in gluings)
         self.graph = nx.MultiGraph()
         self.graph.add_nodes_from(self.charts)
@@ -149,6 +202,30 @@ class Atlas:
             self._add_gluing(gl, used)
 
     # -- construction and validation ---------------------------------------------------
+    def _check_origins(self, origins) -> dict[Hashable, str]:
+        if self.grid_kind == "cells":
+            if origins is not None:
+                raise ValueError("origins are for vertex grids (grid='vertices'); a cell grid has none")
+            return {}
+        given = {c: origins for c in self.charts} if isinstance(origins, str) or origins is None else dict(origins)
+        out = {}
+        for c in self.charts:
+            corner = given.get(c, "top-left") or "top-left"
+            if corner not in CORNERS:
+                raise ValueError(f"origin of chart {c!r} must be one of {tuple(CORNERS)}, got {corner!r}")
+            out[c] = CORNERS[corner]
+        unknown = set(given) - set(self.charts)
+        if unknown:
+            raise ValueError(f"origins name unknown charts {sorted(map(str, unknown))}; charts are {list(self.charts)}")
+        return out
+
+    def stores_edge(self, chart: Hashable, edge: str) -> bool:
+        """Whether the chart's pixels include those on ``edge`` (always for cells; for vertices, the edges through its origin)."""
+        return self.grid_kind == "cells" or edge in _CORNER_EDGES[self.origins[chart]]
+
+    def _corners(self, chart: Hashable) -> dict[str, np.ndarray]:
+        return _corner_points(self.grid_kind, self.chart_shape, self.origins.get(chart, "tl"))
+
     def _add_gluing(self, gl: Gluing, used: dict) -> None:
         if (gl.chart_a, gl.edge_a) == (gl.chart_b, gl.edge_b):
             raise ValueError(f"gluing {gl} glues an edge to itself; glue it to another edge")
@@ -169,24 +246,36 @@ class Atlas:
                 f"gluing {gl} joins edges of different lengths ({la} and {lb} pixels) "
                 f"on charts of shape {self.chart_shape}; glue edges of equal length"
             )
-        t = _transition_matrix(gl)
-        element = self.group.element(t)
+        if self.grid_kind == "vertices" and self.stores_edge(gl.chart_a, gl.edge_a) == self.stores_edge(gl.chart_b, gl.edge_b):
+            which = "both store" if self.stores_edge(gl.chart_a, gl.edge_a) else "neither stores"
+            raise ValueError(
+                f"gluing {gl}: on a vertex grid the shared vertices belong to one chart, but {which} that edge; "
+                "glue an edge through a chart's origin to one that is not, or change the charts' origins"
+            )
+        lattice = self.group.lattice
+        t = _transition_matrix(gl, lattice)
+        element = None if t is None else self.group.element(t)
         if element is None:
+            if t is None:
+                raise ValueError(f"gluing {gl} needs a map that is no isometry of the {lattice.name} lattice")
             kind = "a reflection" if round(np.linalg.det(t)) < 0 else "a rotation"
             raise ValueError(
-                f"gluing {gl} needs {kind} as transition element ({describe_matrix(t)}, matrix {t.tolist()}), "
+                f"gluing {gl} needs {kind} as transition element ({describe_matrix(t, lattice)}, matrix {t.tolist()}), "
                 f"which is not in the structure group {self.group.name}; use a group that contains it"
             )
         self.graph.add_edge(gl.chart_a, gl.chart_b, gluing=gl, transition=element)
-        n = la
         for (src, e_src), (dst, e_dst), t_el in (
             ((gl.chart_a, gl.edge_a), (gl.chart_b, gl.edge_b), element),
             ((gl.chart_b, gl.edge_b), (gl.chart_a, gl.edge_a), self.group.inv(element)),
         ):
             m = self.group.matrix(t_el)
-            arrive = _edge_pixel(e_dst, n - 1 if gl.reversed else 0, self.chart_shape)
-            offset = arrive - m @ _first_halo_pixel(e_src, self.chart_shape)
-            self._crossings[(src, e_src)] = _Crossing(dst, t_el, m, offset)
+            # the start corner of the edge left meets the start (straight) or end (reversed) of the edge entered
+            start = self._corners(src)[_ENDS[e_src][0]]
+            meet = self._corners(dst)[_ENDS[e_dst][1 if gl.reversed else 0]]
+            offset = meet - m @ start
+            if np.any(offset % 2):  # pragma: no cover - corners of equal kind differ by whole pixels
+                raise ValueError(f"gluing {gl} does not map pixels to pixels")
+            self._crossings[(src, e_src)] = _Crossing(dst, t_el, m, offset // 2)
 
     # -- shapes ---------------------------------------------------------------------------
     @property
@@ -237,7 +326,15 @@ class Atlas:
 
     @cached_property
     def euler_characteristic(self) -> int:
-        """``V - E + F`` of the square complex: charts are faces, glued edges count once."""
+        """``V - E + F`` of the chart complex: charts are faces, glued edges count once."""
+        vertices = len(self._vertex_classes)
+        faces = self.num_charts
+        edges = 4 * faces - len(self.gluings)
+        return vertices - edges + faces
+
+    @cached_property
+    def _vertex_classes(self) -> list[frozenset]:
+        """The chart corners ``(chart, "tl" | "tr" | "bl" | "br")`` identified by the gluings, one set per vertex."""
         corners = nx.Graph()
         corners.add_nodes_from((c, k) for c in self.charts for k in ("tl", "tr", "bl", "br"))
         for gl in self.gluings:
@@ -247,10 +344,54 @@ class Atlas:
                 sb, eb = eb, sb
             corners.add_edge((gl.chart_a, sa), (gl.chart_b, sb))
             corners.add_edge((gl.chart_a, ea), (gl.chart_b, eb))
-        vertices = nx.number_connected_components(corners)
-        faces = self.num_charts
-        edges = 4 * faces - len(self.gluings)
-        return vertices - edges + faces
+        return [frozenset(c) for c in nx.connected_components(corners)]
+
+    def vertex_angles(self) -> list[tuple[frozenset, float, bool]]:
+        """Per vertex of the chart complex: its chart corners, the total angle there (degrees), and whether it is interior.
+
+        A chart corner contributes the lattice angle between its two edges (90 degrees on the
+        square lattice; 120 or 60 on the hexagonal one). An interior vertex (every edge at
+        its corners glued) with a total other than 360 degrees is a cone point, where the
+        surface is curved: the eight vertices of a cube sphere (270), the twelve of an
+        icosahedron (300). For a closed surface the deficits ``360 - total`` add up to
+        ``360 χ`` (Gauss-Bonnet).
+
+        >>> from gaugecnn.groups import cyclic_group
+        >>> torus = Atlas(cyclic_group(4), (3, 3), 1, [(0, "left", 0, "right", False), (0, "top", 0, "bottom", False)])
+        >>> [(len(corners), total, interior) for corners, total, interior in torus.vertex_angles()]
+        [(4, 360.0, True)]
+        """
+        glued = {(g.chart_a, g.edge_a) for g in self.gluings} | {(g.chart_b, g.edge_b) for g in self.gluings}
+        lattice = self.group.lattice
+        out = []
+        for corners in self._vertex_classes:
+            total = sum(lattice.angle(*_CORNER_STEPS[k]) for _, k in corners)
+            interior = all((c, e) in glued for c, k in corners for e in _CORNER_EDGES[k])
+            out.append((corners, round(total, 9), interior))
+        return out
+
+    @cached_property
+    def cone_pixels(self) -> np.ndarray:
+        """Boolean ``(charts, H, W)``: the pixels that sit on a cone point (vertex grids only).
+
+        A pixel at a cone point has fewer or more neighbours than the lattice gives it (five
+        at an icosahedron's vertex), so no kernel sees it the same way from every frame. The
+        convolution, pooling and upsampling layers set these pixels to zero, the rule of
+        Cohen et al. (2019), which keeps them exactly equivariant. A cone point that no
+        chart stores (the poles of the icosahedral charts) has no pixel: its halo is zero.
+        On a cell grid no pixel sits on a vertex, and the mask is all False.
+        """
+        mask = np.zeros(self.grid, dtype=bool)
+        if self.grid_kind == "vertices":
+            h, w = self.chart_shape
+            where = {"tl": (0, 0), "tr": (0, w - 1), "bl": (h - 1, 0), "br": (h - 1, w - 1)}
+            for corners, total, interior in self.vertex_angles():
+                if interior and abs(total - 360.0) > 1e-6:
+                    for chart, corner in corners:
+                        if self.origins[chart] == corner:  # the chart that stores this vertex
+                            mask[(self._chart_index[chart], *where[corner])] = True
+        mask.setflags(write=False)
+        return mask
 
     # -- field maps ---------------------------------------------------------------------------
     def _resolve(self, chart: Hashable, y: np.ndarray, memo: dict | None = None):
@@ -258,10 +399,12 @@ class Atlas:
 
         ``t`` is the frame change from ``chart`` to the chart found. A pixel beyond two edges
         (a halo corner) is resolved along both orders of crossing; it has a source only if
-        both succeed and agree. Any number of crossings is followed: each one lowers the
-        pixel's distance outside the chart (the crossed axis's excess shrinks by the chart's
-        size, the other axis's carries over), so the recursion ends. ``memo`` caches results
-        by ``(chart, i, j)``, which keeps far corners from branching exponentially.
+        both succeed and agree. Any number of crossings is followed: on a cell grid each one
+        lowers the pixel's distance outside the chart (the crossed axis's excess shrinks by
+        the chart's size, the other axis's carries over), so the recursion ends; on a vertex
+        grid a path may circle a vertex that no chart stores, which is detected (no source).
+        ``memo`` caches results by ``(chart, i, j)``, which keeps far corners from branching
+        exponentially.
         """
         h, w = self.chart_shape
         i, j = int(y[0]), int(y[1])
@@ -272,6 +415,7 @@ class Atlas:
         key = (chart, i, j)
         if key in memo:
             return memo[key]
+        memo[key] = None  # a path that comes back here (round a vertex no chart stores) finds no source
         found = set()
         for side in sides:
             crossing = self._crossings.get((chart, side))
@@ -342,8 +486,9 @@ class Atlas:
                 raise ValueError(f"{g} is not an element index of {self.group.name} (0..{self.group.order - 1})")
             if not self.group.preserves_grid(g, h, w):
                 raise ValueError(
-                    f"element {g} ({self.group.describe(g)}) swaps rows and columns; it cannot re-orient "
-                    f"non-square charts of shape {self.chart_shape}"
+                    f"element {g} ({self.group.describe(g)}) does not map a chart of {h}x{w} pixels on the "
+                    f"{self.group.lattice.name} lattice onto itself, so it cannot re-orient one; use "
+                    f"atlas.shape_preserving_elements()"
                 )
         return elements
 
@@ -364,9 +509,13 @@ class Atlas:
         return FieldMap(self.group, self.grid, self.grid, source, element)
 
     def reoriented(self, gauge: Sequence[int] | Mapping[Hashable, int]) -> "Atlas":
-        """The same manifold with every chart's frame changed by ``g_c``: gluings re-labelled."""
+        """The same manifold with every chart's frame changed by ``g_c``: gluings (and origins) re-labelled."""
         elements = dict(zip(self.charts, self._check_gauge(gauge)))
         by_normal = {v: k for k, v in _NORMAL.items()}
+        h, w = self.chart_shape
+        centred = {k: (np.array(v) - [h - 1, w - 1]) for k, v in
+                   {"tl": (0, 0), "tr": (0, 2 * w - 2), "bl": (2 * h - 2, 0), "br": (2 * h - 2, 2 * w - 2)}.items()}
+        by_corner = {tuple(v): k for k, v in centred.items()}
 
         def moved(chart, edge):
             m = self.group.matrix(elements[chart])
@@ -380,15 +529,30 @@ class Atlas:
             eb, sb = moved(gl.chart_b, gl.edge_b)
             rev = sa * sb * (-1 if gl.reversed else 1) < 0
             gluings.append(Gluing(gl.chart_a, ea, gl.chart_b, eb, rev))
-        return Atlas(self.group, self.chart_shape, self.charts, gluings)
+        origins = None
+        if self.grid_kind == "vertices":  # the stored corner moves with the chart
+            names = {v: k for k, v in CORNERS.items()}
+            origins = {c: names[by_corner[tuple(self.group.matrix(elements[c]) @ centred[o])]] for c, o in self.origins.items()}
+        return Atlas(self.group, self.chart_shape, self.charts, gluings, self.grid_kind, origins)
 
     def with_chart_shape(self, chart_shape: tuple[int, int]) -> "Atlas":
         """The same charts and gluings on grids of another resolution."""
-        return Atlas(self.group, chart_shape, self.charts, self.gluings)
+        names = {v: k for k, v in CORNERS.items()}
+        origins = {c: names[o] for c, o in self.origins.items()} if self.grid_kind == "vertices" else None
+        return Atlas(self.group, chart_shape, self.charts, self.gluings, self.grid_kind, origins)
 
     def coarsened(self) -> "Atlas":
-        """The same atlas at half resolution, ``ceil(H/2) x ceil(W/2)``: the grid after stride-2 pooling."""
+        """The same atlas at half resolution: the grid after stride-2 pooling.
+
+        Cells: ``ceil(H/2) x ceil(W/2)``. Vertices: every second vertex, counted from each
+        chart's origin, ``H/2 x W/2`` (``H`` and ``W`` must be even).
+        """
         h, w = self.chart_shape
+        if self.grid_kind == "vertices":
+            if h % 2 or w % 2:
+                raise ValueError(f"a vertex grid of {h}x{w} pixels per chart has no vertex subgrid at half resolution; "
+                                 "use an even number of pixels per side")
+            return self.with_chart_shape((h // 2, w // 2))
         return self.with_chart_shape(((h + 1) // 2, (w + 1) // 2))
 
     # -- identity and printing ------------------------------------------------------------
@@ -399,15 +563,18 @@ class Atlas:
             and self.chart_shape == other.chart_shape
             and self.charts == other.charts
             and set(self.gluings) == set(other.gluings)
+            and self.grid_kind == other.grid_kind
+            and self.origins == other.origins
         )
 
     def __hash__(self) -> int:
-        return hash((self.group, self.chart_shape, self.charts, frozenset(self.gluings)))
+        return hash((self.group, self.chart_shape, self.charts, frozenset(self.gluings), self.grid_kind))
 
     def summary(self) -> str:
         """Charts, gluings with their transition elements, and topology, as text."""
+        kind = "pixels" if self.grid_kind == "cells" else f"vertices ({self.group.lattice.name} lattice)"
         lines = [
-            f"Atlas over {self.group.name}: {self.num_charts} chart(s) of {self.chart_shape[0]}x{self.chart_shape[1]} pixels",
+            f"Atlas over {self.group.name}: {self.num_charts} chart(s) of {self.chart_shape[0]}x{self.chart_shape[1]} {kind}",
         ]
         for gl in self.gluings:
             lines.append(f"  {gl}: transition {self.group.describe(self.transition(gl))}")
@@ -418,7 +585,12 @@ class Atlas:
             f"  connected: {self.is_connected}, orientable: {self.is_orientable}, "
             f"Euler characteristic: {self.euler_characteristic}"
         )
+        cones = [total for _, total, interior in self.vertex_angles() if interior and abs(total - 360) > 1e-6]
+        if cones:
+            stored = int(self.cone_pixels.sum())
+            lines.append(f"  cone points: {len(cones)} (angles {sorted(set(cones))}), {stored} of them pixels kept at zero")
         return "\n".join(lines)
 
     def __repr__(self) -> str:
-        return f"Atlas({self.group.name}, charts={self.num_charts}, chart_shape={self.chart_shape}, gluings={len(self.gluings)})"
+        grid = "" if self.grid_kind == "cells" else ", grid=vertices"
+        return f"Atlas({self.group.name}, charts={self.num_charts}, chart_shape={self.chart_shape}, gluings={len(self.gluings)}{grid})"
