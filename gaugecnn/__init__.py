@@ -9,8 +9,8 @@ checks in ``gaugecnn.testing``.
 from .atlas import Atlas, Gluing
 from .fieldmap import FieldMap
 from .groups import StructureGroup, cyclic_group, dihedral_group, flip_group, trivial_group
-from .isometry import ChartRotation, Isometry, Translation
-from .kernels import bias_basis, kernel_basis
+from .isometry import ChartRotation, Isometry, RigidMotion, Translation
+from .kernels import bias_basis, kernel_basis, kernel_support
 from .lattices import Lattice, hexagonal_lattice, square_lattice
 from .representations import (
     FieldType,
@@ -35,6 +35,7 @@ __all__ = [
     "Isometry",
     "Lattice",
     "Representation",
+    "RigidMotion",
     "Translation",
     "StructureGroup",
     "bias_basis",
@@ -46,6 +47,7 @@ __all__ = [
     "irrep",
     "irreps",
     "kernel_basis",
+    "kernel_support",
     "regular",
     "sign",
     "square_lattice",

@@ -60,7 +60,12 @@ GRIDS = ("cells", "vertices")
 
 @dataclass(frozen=True)
 class Gluing:
-    """Edge ``edge_a`` of ``chart_a`` glued to edge ``edge_b`` of ``chart_b``."""
+    """Edge ``edge_a`` of ``chart_a`` glued to edge ``edge_b`` of ``chart_b``.
+
+    The start of one edge (in its canonical direction) meets the start of the other, or its
+    end when ``reversed``: on a cell grid pixel ``i`` meets pixel ``i`` or ``n - 1 - i``, on a
+    vertex grid vertex ``i`` meets vertex ``i`` or ``n - i``.
+    """
 
     chart_a: Hashable
     edge_a: str
@@ -291,6 +296,14 @@ class Atlas:
         """Spatial shape of field tensors: ``(H, W)`` for one chart, ``(charts, H, W)`` for several."""
         return spatial_shape(self.grid)
 
+    def embedding(self) -> np.ndarray:
+        """The 3D position of every pixel, ``(charts, H, W, 3)``, for atlases of surfaces in R³.
+
+        Curved manifolds implement it (unit vectors on the sphere for the cube and icosahedral
+        spheres); data projection, plots and ``RigidMotion`` isometries use it.
+        """
+        raise NotImplementedError(f"{type(self).__name__} has no embedding in R³; manifolds that have one implement embedding()")
+
     def transition(self, gluing: Gluing) -> int:
         """The transition element (frame change from ``chart_a`` to ``chart_b``) of a gluing."""
         return self._crossings[(gluing.chart_a, gluing.edge_a)].element
@@ -370,6 +383,36 @@ class Atlas:
             out.append((corners, round(total, 9), interior))
         return out
 
+    def near_cones(self, offsets: np.ndarray) -> np.ndarray:
+        """Boolean ``(charts, H, W)``: the pixels ``p`` with a cone point at ``p + d`` for some offset ``d`` in ``offsets``.
+
+        ``offsets`` is a boolean ``(m, m)`` array centred on ``(0, 0)`` (a kernel support).
+        Cone points near a pixel are corners of its chart, so chart coordinates suffice. A
+        kernel of radius ``r`` that covers a cone point strictly inside it sees positions
+        around that point that no flat lattice can place; the convolutions zero their
+        outputs there (``offsets``: the support of size ``k - 2``), which for ``k = 3`` is the
+        cone pixels themselves.
+        """
+        offsets = np.asarray(offsets, dtype=bool)
+        m = offsets.shape[0] // 2
+        mask = np.zeros(self.grid, dtype=bool)
+        if self.grid_kind == "cells":
+            return mask
+        h, w = self.chart_shape
+        rows, cols = np.arange(h)[:, None], np.arange(w)[None, :]
+        for corners, total, interior in self.vertex_angles():
+            if not interior or abs(total - 360.0) <= 1e-6:
+                continue
+            for chart, corner in corners:
+                py, px = self._corners(chart)[corner] // 2  # the cone point in the chart's coordinates
+                dy = np.broadcast_to(py - rows, (h, w))  # offset from each pixel to the cone point
+                dx = np.broadcast_to(px - cols, (h, w))
+                inside = (np.abs(dy) <= m) & (np.abs(dx) <= m)
+                hit = np.zeros((h, w), dtype=bool)
+                hit[inside] = offsets[dy[inside] + m, dx[inside] + m]
+                mask[self._chart_index[chart]] |= hit
+        return mask
+
     @cached_property
     def cone_pixels(self) -> np.ndarray:
         """Boolean ``(charts, H, W)``: the pixels that sit on a cone point (vertex grids only).
@@ -381,15 +424,7 @@ class Atlas:
         chart stores (the poles of the icosahedral charts) has no pixel: its halo is zero.
         On a cell grid no pixel sits on a vertex, and the mask is all False.
         """
-        mask = np.zeros(self.grid, dtype=bool)
-        if self.grid_kind == "vertices":
-            h, w = self.chart_shape
-            where = {"tl": (0, 0), "tr": (0, w - 1), "bl": (h - 1, 0), "br": (h - 1, w - 1)}
-            for corners, total, interior in self.vertex_angles():
-                if interior and abs(total - 360.0) > 1e-6:
-                    for chart, corner in corners:
-                        if self.origins[chart] == corner:  # the chart that stores this vertex
-                            mask[(self._chart_index[chart], *where[corner])] = True
+        mask = self.near_cones(np.ones((1, 1), dtype=bool))
         mask.setflags(write=False)
         return mask
 

@@ -24,7 +24,7 @@ import numpy as np
 
 from .representations import Representation
 
-__all__ = ["kernel_basis", "bias_basis", "invariant_subspace"]
+__all__ = ["kernel_basis", "bias_basis", "invariant_subspace", "kernel_support"]
 
 
 def _canonical_signs(basis: np.ndarray) -> np.ndarray:
@@ -92,6 +92,23 @@ def _check_kernel_size(kernel_size: int) -> int:
             f"kernel_size must be a positive odd integer (the kernel is centred on a pixel), got {kernel_size!r}"
         )
     return k
+
+
+def kernel_support(group, kernel_size: int) -> np.ndarray:
+    """Boolean ``(k, k)``: the largest G-invariant set of offsets in the ``k x k`` array.
+
+    All of it on the square lattice; on the hexagonal lattice (under C3 or C6) the hexagon
+    of radius ``k // 2``. Steerable kernels live on it.
+
+    >>> from gaugecnn.groups import cyclic_group
+    >>> kernel_support(cyclic_group(6), 3).astype(int).tolist()
+    [[1, 1, 0], [1, 1, 1], [0, 1, 1]]
+    """
+    k = _check_kernel_size(kernel_size)
+    r = k // 2
+    offsets = np.stack(np.meshgrid(np.arange(-r, r + 1), np.arange(-r, r + 1), indexing="ij"), -1).reshape(-1, 2)
+    images = np.einsum("gab,pb->gpa", group.matrices, offsets)  # (order, k², 2)
+    return (np.abs(images) <= r).all(axis=(0, 2)).reshape(k, k)
 
 
 @lru_cache(maxsize=None)

@@ -12,7 +12,7 @@ from torch import nn
 
 from ..atlas import Atlas
 from ..fieldmap import FieldGather
-from ..kernels import _check_kernel_size, bias_basis, kernel_basis
+from ..kernels import _check_kernel_size, bias_basis, kernel_basis, kernel_support
 from ..representations import FieldType, Representation, trivial
 from .padding import AtlasModule, check_field, check_group
 
@@ -56,6 +56,10 @@ class GaugeConv(AtlasModule):
     ``forward``: transport-pad the input by ``kernel_size // 2``, expand the G-steerable
     kernel ``K(g x) = ρ_out(g) K(x) ρ_in(g)⁻¹`` from its free parameters, one ``conv2d``
     with the charts folded into the batch. Biases live on the invariant subspace of ρ_out.
+    On the hexagonal lattice the kernel lives on the hexagon inside the ``k x k`` array.
+    Cone pixels of the atlas (``atlas.cone_pixels``) are never read and come out zero; for
+    ``k >= 5`` so do the pixels within ``k // 2`` of a cone point, whose kernel reaches around
+    it (for ``k = 3``, the rule of Cohen et al. 2019, only the cone pixels).
 
     Args:
         atlas: the atlas the fields live on.
@@ -116,6 +120,7 @@ class GaugeConv(AtlasModule):
     def _bind(self) -> None:
         fmap = self.atlas.padding_map(self.kernel_size // 2)
         self.pad = FieldGather(fmap if self.transport else fmap.without_gauge(), self.in_type, charts_first=True)
+        self._bind_cone_mask(self.atlas, _blind_spots(self.atlas, self.kernel_size))
 
     def expand_weight(self) -> torch.Tensor:
         """The full kernel ``(out_type.size, in_type.size, k, k)`` in the fields' channel order."""
@@ -177,11 +182,24 @@ class GaugeConv(AtlasModule):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_field(x, self.in_type, self.atlas.shape, "GaugeConv")
         weight, bias = self.expanded()
-        y = F.conv2d(self.pad(x), weight, bias)
-        return _unfold_charts(y, x.shape[0], self.atlas.num_charts)
+        y = F.conv2d(self.pad(self._zero_cones(x)), weight, bias)  # cone pixels are never read
+        return self._zero_blind(_unfold_charts(y, x.shape[0], self.atlas.num_charts))
 
     def extra_repr(self) -> str:
         return f"in_type='{self.in_type}', out_type='{self.out_type}', kernel_size={self.kernel_size}"
+
+
+def _blind_spots(atlas: Atlas, kernel_size: int) -> np.ndarray:
+    """The pixels a ``k x k`` kernel cannot see exactly on an atlas with cone points.
+
+    A ``3 x 3`` kernel reads the flat star of its own pixel (its six lattice neighbours), so
+    only the cone pixels are blind, the rule of Cohen et al. (2019). A larger kernel on a
+    pixel within ``k // 2`` of a cone point reaches around it, where the halo of a chart
+    cannot be right for every pixel reading it: those pixels are blind too.
+    """
+    if kernel_size <= 3 or not atlas.cone_pixels.any():
+        return atlas.cone_pixels
+    return atlas.near_cones(kernel_support(atlas.group, kernel_size))
 
 
 def _unfold_charts(y: torch.Tensor, batch: int, charts: int) -> torch.Tensor:
@@ -211,11 +229,12 @@ class ConventionalConv(AtlasModule):
     def _bind(self) -> None:
         fmap = self.atlas.padding_map(self.kernel_size // 2).without_gauge()
         self.pad = FieldGather(fmap, self._type, charts_first=True)
+        self._bind_cone_mask(self.atlas, _blind_spots(self.atlas, self.kernel_size))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_field(x, self._type, self.atlas.shape, "ConventionalConv")
-        y = F.conv2d(self.pad(x), self.weight, self.bias)
-        return _unfold_charts(y, x.shape[0], self.atlas.num_charts)
+        y = F.conv2d(self.pad(self._zero_cones(x)), self.weight, self.bias)
+        return self._zero_blind(_unfold_charts(y, x.shape[0], self.atlas.num_charts))
 
     def extra_repr(self) -> str:
         return f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"

@@ -35,13 +35,17 @@ class FrozenConv(nn.Module):
         self.pad = copy.deepcopy(conv.pad)
         self.register_buffer("weight", weight.detach().clone())
         self.register_buffer("bias", None if bias is None else bias.detach().clone())
+        self.register_buffer("cones", None if conv.cones is None else conv.cones.clone(), persistent=False)
+        self.register_buffer("blind", None if conv.blind is None else conv.blind.clone(), persistent=False)
         self.charts = conv.atlas.num_charts
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.cones is not None:
+            x = x.masked_fill(self.cones, 0.0)
         y = F.conv2d(self.pad(x), self.weight, self.bias)
-        if self.charts == 1:
-            return y
-        return y.reshape(x.shape[0], self.charts, *y.shape[1:]).transpose(1, 2)
+        if self.charts > 1:
+            y = y.reshape(x.shape[0], self.charts, *y.shape[1:]).transpose(1, 2)
+        return y if self.blind is None else y.masked_fill(self.blind, 0.0)
 
 
 def export(module: nn.Module) -> nn.Module:

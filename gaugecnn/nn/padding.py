@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
 from ..atlas import Atlas
-from ..fieldmap import FieldGather
+from ..fieldmap import FieldGather, spatial_shape
 from ..representations import FieldType
 
 __all__ = ["AtlasModule", "TransportPad", "check_field", "check_group"]
@@ -52,6 +53,24 @@ class AtlasModule(nn.Module):
     def _bind(self) -> None:
         raise NotImplementedError
 
+    def _bind_cone_mask(self, atlas: Atlas, output_mask=None) -> None:
+        """Buffers ``cones`` (``atlas``'s cone pixels, zeroed in the input) and ``blind`` (zeroed in the
+        output: ``output_mask`` if given, else the cone pixels), boolean in tensor layout, or None."""
+        def buffer(mask):
+            return torch.from_numpy(np.array(mask)).reshape(spatial_shape(atlas.grid)) if mask.any() else None
+
+        cones = atlas.cone_pixels
+        self.register_buffer("cones", buffer(cones), persistent=False)
+        self.register_buffer("blind", buffer(cones if output_mask is None else output_mask), persistent=False)
+
+    def _zero_cones(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` with the cone pixels set to zero: they are never read (the values there depend on the frame)."""
+        return x if self.cones is None else x.masked_fill(self.cones, 0.0)
+
+    def _zero_blind(self, y: torch.Tensor) -> torch.Tensor:
+        """``y`` with the pixels zeroed whose window covers a cone point (for 3 x 3 windows: the cone pixels)."""
+        return y if self.blind is None else y.masked_fill(self.blind, 0.0)
+
     def rebind(self, atlas: Atlas) -> None:
         if atlas.grid != self.atlas.grid or atlas.group != self.atlas.group:
             raise ValueError(f"cannot rebind a module on {self.atlas!r} to {atlas!r}: grids or groups differ")
@@ -80,7 +99,8 @@ class TransportPad(AtlasModule):
     def _bind(self) -> None:
         fmap = self.atlas.padding_map(self.width)
         self.gather = FieldGather(fmap if self.transport else fmap.without_gauge(), self.field_type)
+        self._bind_cone_mask(self.atlas)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_field(x, self.field_type, self.atlas.shape, type(self).__name__)
-        return self.gather(x)
+        return self.gather(self._zero_cones(x))  # cone pixels (vertex grids) are never read
