@@ -2,7 +2,19 @@
 
 from .cube_sphere import CubeRotation, CubeSphere
 from .flat import Cylinder, KleinBottle, Torus
+from .icosphere import IcoSphere, icosahedral_rotations, icosahedron_vertices
 from .mobius import MobiusStrip
 from .plane import Plane
 
-__all__ = ["CubeRotation", "CubeSphere", "Cylinder", "KleinBottle", "MobiusStrip", "Plane", "Torus"]
+__all__ = [
+    "CubeRotation",
+    "CubeSphere",
+    "Cylinder",
+    "IcoSphere",
+    "KleinBottle",
+    "MobiusStrip",
+    "Plane",
+    "Torus",
+    "icosahedral_rotations",
+    "icosahedron_vertices",
+]

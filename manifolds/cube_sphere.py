@@ -73,6 +73,21 @@ class CubeSphere(Atlas):
         super().__init__(group or cyclic_group(4), (n, n), list(_FRAMES), _gluings())
         self.n = n
 
+    def embedding(self) -> np.ndarray:
+        """The unit vector of every pixel centre, ``(6, n, n, 3)``: the cube's pixels projected onto the sphere."""
+        n = self.n
+        u = (2 * np.arange(n) + 1 - n) / n  # pixel centres in (-1, 1)
+        points = np.stack([
+            normal[None, None, :] + u[:, None, None] * r[None, None, :] + u[None, :, None] * c[None, None, :]
+            for normal, r, c in (_FRAMES[f] for f in self.charts)
+        ])
+        return points / np.linalg.norm(points, axis=-1, keepdims=True)
+
+    def with_chart_shape(self, chart_shape: tuple[int, int]) -> Atlas:
+        if chart_shape[0] == chart_shape[1]:
+            return CubeSphere(chart_shape[0], self.group)
+        return super().with_chart_shape(chart_shape)
+
     @staticmethod
     def face_frames() -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Per face name: outward normal N, row direction R, column direction C (3D, with R x C = N)."""

@@ -6,6 +6,7 @@ from .export import FrozenConv, export
 from .nonlinearities import ELU, FieldNonlinearity, ReLU
 from .padding import AtlasModule, TransportPad
 from .pooling import GaugePool, GlobalPool, GroupPool
+from .upsampling import GaugeConvTranspose, GaugeUpsample
 
 __all__ = [
     "AtlasModule",
@@ -15,7 +16,9 @@ __all__ = [
     "FieldNonlinearity",
     "FrozenConv",
     "GaugeConv",
+    "GaugeConvTranspose",
     "GaugePool",
+    "GaugeUpsample",
     "GlobalPool",
     "GroupPool",
     "ReLU",

@@ -9,11 +9,18 @@ from torch import nn
 
 from ..atlas import Atlas
 from ..fieldmap import FieldGather, rotated_grid_source, spatial_shape
+from ..kernels import kernel_support
 from ..representations import FieldType, trivial
 from ._fields import FieldLayout
 from .padding import AtlasModule, check_field, check_group
 
 __all__ = ["GaugePool", "GroupPool", "GlobalPool"]
+
+
+def coarse_offset(atlas: Atlas, chart) -> tuple[int, int]:
+    """Row and column of a chart's first coarse vertex on a vertex grid: counted from its origin corner."""
+    origin = atlas.origins[chart]
+    return (0 if origin[0] == "t" else 1, 0 if origin[1] == "l" else 1)
 
 
 class GaugePool(AtlasModule):
@@ -30,6 +37,13 @@ class GaugePool(AtlasModule):
     exactly gauge equivariant. The output lives on ``atlas.coarsened()``
     (``ceil(H/2) x ceil(W/2)``). Like any stride-2 operation it commutes only with
     isometries that move pixels by even amounts.
+
+    On a vertex grid (``atlas.grid_kind == "vertices"``) the coarse grid is every second
+    vertex, counted from each chart's origin (resolution ``r`` to ``r - 1`` of an icosahedral
+    grid), and each coarse vertex pools its window of radius 1 -- the G-invariant
+    neighbourhood of ``kernel_support(group, 3)``, a hexagon of 7 on the hexagonal lattice --
+    through transport padding. Positions with no source or on a cone pixel take no part;
+    coarse cone pixels come out zero.
     """
 
     def __init__(self, atlas: Atlas, field_type: FieldType, mode: str = "max"):
@@ -41,11 +55,15 @@ class GaugePool(AtlasModule):
         self.in_type = self.out_type = field_type
         self.layout = FieldLayout(field_type)
         h, w = atlas.chart_shape
-        self.halo = (h % 2, w % 2)
+        self.vertex_grid = atlas.grid_kind == "vertices"
+        self.halo = (1, 1) if self.vertex_grid else (h % 2, w % 2)
         self._bind()
 
     def _bind(self) -> None:
         self.out_atlas = self.atlas.coarsened()
+        if self.vertex_grid:
+            self._bind_vertex_windows()
+            return
         if self.halo == (0, 0):
             return
         fmap = self.atlas.padding_map(self.halo)
@@ -60,6 +78,43 @@ class GaugePool(AtlasModule):
         self.register_buffer("sym_in", torch.from_numpy(np.stack(forward).reshape(len(elements), -1)), persistent=False)
         self.register_buffer("sym_out", torch.from_numpy(np.stack(backward).reshape(len(elements), -1)), persistent=False)
 
+    def _bind_vertex_windows(self) -> None:
+        """Index buffers: for every coarse vertex, its window's positions in the padded fine grid."""
+        atlas, coarse = self.atlas, self.out_atlas
+        fmap = atlas.padding_map(1)
+        self.pad = FieldGather(fmap, self.in_type)
+        (n, h, w), (ho, wo) = atlas.grid, coarse.chart_shape
+        window = np.argwhere(kernel_support(atlas.group, 3)) - 1  # (K, 2) offsets
+        source = fmap.source.reshape(-1)
+        # a position takes no part when it has no source or its source is a cone pixel
+        unusable = (source < 0) | atlas.cone_pixels.reshape(-1)[np.maximum(source, 0)]
+        index = np.empty((len(window), n, ho, wo), dtype=np.int64)
+        for c, chart in enumerate(atlas.charts):
+            rows = 2 * np.arange(ho)[:, None] + coarse_offset(atlas, chart)[0] + 1
+            cols = 2 * np.arange(wo)[None, :] + coarse_offset(atlas, chart)[1] + 1
+            for k, (dy, dx) in enumerate(window):
+                index[k, c] = (c * (h + 2) + rows + dy) * (w + 2) + cols + dx
+        index = index.reshape(len(window), -1)
+        self.register_buffer("window_index", torch.from_numpy(index), persistent=False)
+        self.register_buffer("window_missing", torch.from_numpy(unusable[index]), persistent=False)
+        self._bind_cone_mask(atlas)  # the fine cone pixels are never read
+        self.register_buffer("out_cones", torch.from_numpy(coarse.cone_pixels.copy()).reshape(
+            spatial_shape(coarse.grid)) if coarse.cone_pixels.any() else None, persistent=False)
+
+    def _vertex_forward(self, x: torch.Tensor) -> torch.Tensor:
+        batch, channels = x.shape[:2]
+        padded = self.pad(self._zero_cones(x)).reshape(batch, channels, -1)
+        k, p = self.window_index.shape
+        values = padded.index_select(2, self.window_index.reshape(-1)).view(batch, channels, k, p)
+        if self.mode == "avg":
+            usable = (~self.window_missing).to(values.dtype)
+            out = (values * usable).sum(2) / usable.sum(0).clamp_min(1.0)
+        else:
+            score = self.layout.channel_norms(values).masked_fill(self.window_missing, float("-inf"))
+            out = values.gather(2, score.argmax(2, keepdim=True)).squeeze(2)
+        out = out.reshape(batch, channels, *self.out_atlas.shape)
+        return out if self.out_cones is None else out.masked_fill(self.out_cones, 0.0)
+
     def _pool(self, x: torch.Tensor, score: torch.Tensor | None) -> torch.Tensor:
         """Window-wise argmax of ``score`` with values taken from ``x`` (plain max if no score)."""
         if self.mode == "avg":
@@ -71,6 +126,8 @@ class GaugePool(AtlasModule):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_field(x, self.in_type, self.atlas.shape, "GaugePool")
+        if self.vertex_grid:
+            return self._vertex_forward(x)
         batch, channels = x.shape[:2]
         n, h, w = self.atlas.grid
         if self.halo == (0, 0):
