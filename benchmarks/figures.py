@@ -21,12 +21,13 @@ import torch
 import torch.nn.functional as F
 
 from gaugecnn import FieldType, trivial
-from gaugecnn.viz import Embedding, _pyplot, plot_kernels, plot_surface_field, plot_transport_padding
-from manifolds import CubeRotation, CubeSphere, MobiusStrip
+from gaugecnn.viz import Embedding, _pyplot, plot_embedded_field, plot_kernels, plot_surface_field, plot_transport_padding
+from manifolds import CubeRotation, CubeSphere, IcoSphere, MobiusStrip
 
 from ._files import atomic_write
 from .mobius_mnist.data import load_mobius_mnist
 from .mobius_mnist.models import MODELS, PAPER, build_model
+from .mobius_mnist.report import RESULTS_DATA, chart_source, load_records, protocol_records
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -50,6 +51,7 @@ FIGURES = {
     "cube_padding.png": "transport padding of one face of a 4 x 4 cube sphere by 1 pixel",
     "kernels.png": "learned steerable kernels of the first two layers of the gauge_regular model",
     "cube_field.png": "a scalar field on the cube sphere, and the same field after a rotation of the cube",
+    "icosphere_field.png": "the ten charts of the icosahedral sphere with its cone points, a field, and the field rotated",
     "results.png": "Möbius MNIST test error per model and train mode beside the paper's",
 }
 
@@ -178,6 +180,35 @@ def _cube_example(n: int = 24) -> tuple[CubeSphere, torch.Tensor]:
     bump = np.exp(-np.sum((direction - bump_at) ** 2, axis=-1) / 0.08)
     band = 0.6 * np.exp(-(direction @ band_normal) ** 2 / 0.01)
     return atlas, torch.from_numpy(np.maximum(bump, band))
+
+
+def _icosphere_figure(r: int = 4) -> Figure:
+    """The ten charts of an IcoSphere with its cone points, a field on it, and that field rotated."""
+    plt = _pyplot()
+    atlas = IcoSphere(r)
+    direction = atlas.embedding()
+    bump_at = np.array([0.6, -0.5, 0.62]) / np.linalg.norm([0.6, -0.5, 0.62])
+    band_normal = np.array([0.3, 0.2, 1.0]) / np.linalg.norm([0.3, 0.2, 1.0])
+    field = np.maximum(np.exp(-np.sum((direction - bump_at) ** 2, axis=-1) / 0.08),
+                       0.6 * np.exp(-(direction @ band_normal) ** 2 / 0.01))
+    scalar = FieldType(atlas.group, [trivial(atlas.group)])
+    rotation = atlas.isometries()[7]
+    turned = rotation.field_map(atlas).apply(torch.from_numpy(field)[None, None], scalar)[0, 0]
+    charts = np.broadcast_to(np.arange(atlas.num_charts)[:, None, None], atlas.shape)
+    fig = plt.figure(figsize=(11, 4))
+    view = (20.0, -50.0)
+    for k, (f, cmap, title) in enumerate((
+        (charts, "tab10", f"IcoSphere({r}): ten charts of {atlas.chart_shape[0]} x {atlas.chart_shape[1]} vertices,\n"
+                          "the cone pixels in red (the two poles are no pixels)"),
+        (field, "viridis", "a field on it"),
+        (turned.numpy(), "viridis", "after a rotation of the icosahedron\n(RigidMotion, an exact pixel permutation)"),
+    )):
+        ax = fig.add_subplot(1, 3, k + 1, projection="3d")
+        plot_embedded_field(f, atlas, ax=ax, cmap=cmap, view=view, marks=atlas.cone_pixels if k == 0 else None,
+                            vmin=None if k == 0 else 0.0, vmax=None if k == 0 else 1.0)
+        ax.set_title(title, fontsize=9.5)
+    fig.subplots_adjust(left=0, right=1, bottom=0, top=0.88, wspace=0)
+    return fig
 
 
 # -- results ------------------------------------------------------------------------------------------------------
@@ -325,8 +356,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="state_dict of a trained gauge_regular model (default: results/full/models/gauge_regular_*.pt "
                    "if present, else a brief training run)")
     p.add_argument("--steps", type=int, default=None, help="training steps when there are no weights (default 60, --quick 4)")
-    p.add_argument("--results", type=Path, default=Path("results/full/results.jsonl"),
-                   help="results.jsonl of the benchmark for results.png (default results/full/results.jsonl)")
+    p.add_argument("--results", type=Path, default=RESULTS_DATA,
+                   help="results file of the benchmark for results.png (default: the committed "
+                   "benchmarks/results/mobius_mnist.jsonl, as --table FILE --update-docs draws it)")
     return p
 
 
@@ -392,9 +424,13 @@ def main(argv: list[str] | None = None) -> int:
     fig.subplots_adjust(left=0, right=1, bottom=0, top=0.92, wspace=0)
     _save(fig, args.out / "cube_field.png")
 
-    # (f) results beside the paper's
-    records = [json.loads(line) for line in args.results.read_text().splitlines() if line.strip()] if args.results.exists() else []
-    plot_results(records, args.out / "results.png")
+    # (f) the icosahedral sphere: its ten charts, a field, the field after a rotation of the icosahedron
+    _save(_icosphere_figure(), args.out / "icosphere_field.png")
+
+    # (g) results beside the paper's
+    exists = args.results.exists()
+    records = protocol_records(load_records([args.results])) if exists else []
+    plot_results(records, args.out / "results.png", source=chart_source(args.results) if exists else None)
     print(f"wrote {args.out / 'results.png'} ({len(records)} records from {args.results})")
     return 0
 

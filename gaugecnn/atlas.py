@@ -266,7 +266,7 @@ class Atlas:
             kind = "a reflection" if round(np.linalg.det(t)) < 0 else "a rotation"
             raise ValueError(
                 f"gluing {gl} needs {kind} as transition element ({describe_matrix(t, lattice)}, matrix {t.tolist()}), "
-                f"which is not in the structure group {self.group.name}; use a group that contains it"
+                f"which is not in the structure group {self.group.name} ({lattice.name} lattice); use a group that contains it"
             )
         self.graph.add_edge(gl.chart_a, gl.chart_b, gluing=gl, transition=element)
         for (src, e_src), (dst, e_dst), t_el in (

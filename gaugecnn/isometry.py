@@ -115,7 +115,7 @@ class RigidMotion(Isometry):
             return np.where(dist < tol, idx, -1)
 
         n, h, w = atlas.grid
-        group, lattice = atlas.group, atlas.group.lattice
+        group = atlas.group
         # target q takes source p with Q x_p = x_q: p is the pixel at Qᵀ x_q
         source = pixel_at(points @ self.matrix)
         cone = atlas.cone_pixels.reshape(-1)
@@ -129,32 +129,24 @@ class RigidMotion(Isometry):
         ci, ii, jj = np.unravel_index(np.arange(n * h * w), (n, h, w))
         neighbour = np.stack([pad[ci, ii + 1 + dy, jj + 1 + dx] for dy, dx in steps], 1)  # (P, 8)
         carried = np.where(neighbour >= 0, pixel_at(points[np.maximum(neighbour, 0)] @ self.matrix.T), -1)
-        element = np.zeros(n * h * w, dtype=np.int64)
-        for q in np.flatnonzero(source >= 0):
-            p = source[q]
-            if cone[q] or cone[p]:
-                continue
-            # pairs (e, e'): the step e from p goes to the pixel at step e' from q
-            pairs = [(steps[a], steps[b]) for a in range(8) for b in range(8)
-                     if carried[p, a] >= 0 and carried[p, a] == neighbour[q, b]]
-            g = self._element(group, lattice, pairs)
-            if g is None:
-                raise ValueError(
-                    f"{self.name} changes the frame at pixel {np.unravel_index(q, (n, h, w))} of {atlas!r} by a map "
-                    f"that is not in {group.name}; use a group that contains it (reflections need a dihedral group)"
-                )
-            element[q] = g
+        # the step b from the new pixel that each step a from the old one goes to (-1: none)
+        targets = source >= 0
+        old = np.where(targets, source, 0)
+        matched = (carried[old][:, :, None] >= 0) & (carried[old][:, :, None] == neighbour[:, None, :])  # (P, 8, 8)
+        goes_to = np.where(matched.any(2), matched.argmax(2), -1)  # (P, 8)
+        # where each group element sends each step (-1: out of the window)
+        index = {step: k for k, step in enumerate(steps)}
+        sends = np.array([[index.get(tuple(int(v) for v in group.matrix(g) @ step), -2) for step in steps]
+                          for g in range(group.order)])  # (G, 8); -2 never equals a match
+        consistent = ((goes_to[:, None, :] < 0) | (sends[None, :, :] == goes_to[:, None, :])).all(2)  # (P, G)
+        decided = consistent.sum(1) == 1
+        undecided = targets & ~decided & ~cone & ~cone[old]
+        if undecided.any():
+            q = int(np.flatnonzero(undecided)[0])
+            raise ValueError(
+                f"{self.name} changes the frame at pixel {np.unravel_index(q, (n, h, w))} of {atlas!r} by a map "
+                f"that is not in {group.name} (or that its neighbours do not pin down); use a group that contains "
+                "it (reflections need a dihedral group)"
+            )
+        element = np.where(decided, consistent.argmax(1), 0)
         return FieldMap(group, atlas.grid, atlas.grid, source.reshape(atlas.grid), element.reshape(atlas.grid))
-
-    @staticmethod
-    def _element(group, lattice, pairs) -> int | None:
-        """The group element mapping every step ``e`` to its ``e'``, from two independent pairs."""
-        for (e1, f1), (e2, f2) in itertools.combinations(pairs, 2):
-            a = np.array([e1, e2], dtype=np.float64).T
-            if abs(np.linalg.det(a)) < 0.5:
-                continue
-            m = np.array([f1, f2], dtype=np.float64).T @ np.linalg.inv(a)
-            g = group.element(np.round(m).astype(np.int64)) if np.allclose(m, np.round(m)) else None
-            if g is not None and all(np.array_equal(group.matrix(g) @ e, f) for e, f in pairs):
-                return g
-        return None

@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .nn.conv import GaugeConv
 
-__all__ = ["element_label", "plot_kernels", "plot_surface_field", "plot_transport_padding"]
+__all__ = ["element_label", "plot_embedded_field", "plot_kernels", "plot_surface_field", "plot_transport_padding"]
 
 ArrayLike = np.ndarray | torch.Tensor
 Embedding = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
@@ -50,14 +50,22 @@ def _numpy(field) -> np.ndarray:
 
 
 def element_label(group: StructureGroup, g: int) -> str:
-    """A short name for a group element: ``e``, ``r90``, ``r180``, ``r270``, or a reflection ``s`` (of the row
-    axis, ``dy -> -dy``), ``s'`` (column axis), ``d`` (main diagonal), ``d'`` (anti-diagonal)."""
+    """A short name for a group element: ``e``, a rotation ``r90``, ``r180``, ..., or a reflection.
+
+    On the square lattice the reflections are ``s`` (of the row axis, ``dy -> -dy``), ``s'``
+    (column axis), ``d`` (main diagonal), ``d'`` (anti-diagonal); on other lattices ``m30``
+    is the reflection across the line at 30 degrees to the column axis.
+    """
     m = group.matrix(g)
     if np.array_equal(m, np.eye(2)):
         return "e"
     if group.det(g) > 0:
         return f"r{round(math.degrees(group.angle(g))) % 360}"
-    return {(-1, 0): "s", (1, 0): "s'", (0, 1): "d", (0, -1): "d'"}[int(m[0, 0]), int(m[0, 1])]
+    if group.lattice.name == "square":
+        return {(-1, 0): "s", (1, 0): "s'", (0, 1): "d", (0, -1): "d'"}[int(m[0, 0]), int(m[0, 1])]
+    values, vectors = np.linalg.eigh(group.cartesian[g])
+    mirror = vectors[:, int(np.argmax(values))]  # the fixed line
+    return f"m{round(math.degrees(math.atan2(mirror[0], mirror[1]))) % 180}"
 
 
 # -- fields on embedded surfaces ------------------------------------------------------------------------
@@ -120,6 +128,63 @@ def plot_surface_field(
     ax.view_init(*view)
     limits = np.array([ax.get_xlim3d(), ax.get_ylim3d(), ax.get_zlim3d()])
     ax.set_box_aspect(limits[:, 1] - limits[:, 0], zoom=zoom)
+    ax.set_axis_off()
+    if colorbar:
+        fig.colorbar(plt.cm.ScalarMappable(norm, colormap), ax=ax, shrink=0.6)
+    return fig
+
+
+def plot_embedded_field(
+    field: ArrayLike,
+    atlas: Atlas,
+    *,
+    ax: Axes | None = None,
+    cmap: str = "viridis",
+    vmin: float | None = None,
+    vmax: float | None = None,
+    marks: ArrayLike | None = None,
+    mark_style: dict | None = None,
+    view: tuple[float, float] = (20.0, -60.0),
+    zoom: float = 1.0,
+    colorbar: bool = False,
+) -> Figure:
+    """Paint a scalar field on a closed convex surface from the 3D positions of its pixels.
+
+    ``field`` has the atlas's spatial shape (``atlas.shape``); ``atlas.embedding()`` places the
+    pixels, the convex hull of those points gives the triangles (right for spheres and other
+    convex surfaces, whatever the grid: vertex grids such as the icosahedral sphere, or cell
+    centres), and each triangle takes the mean of its corners' values. ``marks`` is a boolean
+    mask of pixels to draw as dots on top (for instance ``atlas.cone_pixels``).
+    """
+    from scipy.spatial import ConvexHull
+
+    plt = _pyplot()
+    values = _numpy(field).reshape(-1)
+    points = np.asarray(atlas.embedding(), dtype=np.float64).reshape(-1, 3)
+    if values.shape[0] != points.shape[0]:
+        raise ValueError(f"field of {values.shape[0]} values for an atlas of {points.shape[0]} pixels; give a field of shape {atlas.shape}")
+    triangles = ConvexHull(points).simplices
+    if ax is None:
+        fig = plt.figure(figsize=(6, 5))
+        ax = fig.add_subplot(projection="3d")
+    fig = ax.get_figure()
+    lo = values.min() if vmin is None else vmin
+    hi = values.max() if vmax is None else vmax
+    norm = plt.Normalize(lo, hi if hi > lo else lo + 1)
+    colormap = plt.get_cmap(cmap)
+    surface = ax.plot_trisurf(points[:, 0], points[:, 1], points[:, 2], triangles=triangles, linewidth=0,
+                              antialiased=False, shade=False)
+    surface.set_facecolor(colormap(norm(values[triangles].mean(axis=1))))
+    if marks is not None:  # drawn on top, those on the side facing the viewer only
+        elevation, azimuth = np.radians(view)
+        towards = np.array([np.cos(elevation) * np.cos(azimuth), np.cos(elevation) * np.sin(azimuth), np.sin(elevation)])
+        chosen = points[np.asarray(_numpy(marks), dtype=bool).reshape(-1)]
+        chosen = chosen[chosen @ towards > 0] * 1.01
+        style = {"color": "crimson", "s": 18, "depthshade": False, "zorder": 10} | (mark_style or {})
+        ax.computed_zorder = False
+        ax.scatter(chosen[:, 0], chosen[:, 1], chosen[:, 2], **style)
+    ax.view_init(*view)
+    ax.set_box_aspect((1, 1, 1), zoom=zoom)
     ax.set_axis_off()
     if colorbar:
         fig.colorbar(plt.cm.ScalarMappable(norm, colormap), ax=ax, shrink=0.6)

@@ -19,6 +19,7 @@ import numpy as np
 from gaugecnn.atlas import Atlas, Gluing
 from gaugecnn.groups import StructureGroup, cyclic_group
 from gaugecnn.isometry import RigidMotion
+from gaugecnn.lattices import hexagonal_lattice
 
 __all__ = ["IcoSphere", "icosahedron_vertices", "icosahedral_rotations"]
 
@@ -147,6 +148,11 @@ class IcoSphere(Atlas):
         if not isinstance(r, int) or r < 0:
             raise ValueError(f"the resolution r must be an integer >= 0 (2^r segments per edge), got {r!r}")
         group = group or cyclic_group(6)
+        if group.lattice != hexagonal_lattice():
+            raise ValueError(
+                f"an IcoSphere lives on the hexagonal lattice, but {group.name} is a group of the {group.lattice.name} "
+                "lattice; use cyclic_group(6), dihedral_group(6), or e.g. cyclic_group(2, hexagonal_lattice())"
+            )
         super().__init__(group, (2**r, 2**r), list(_CHARTS), _gluings(), grid="vertices")
         self.r = r
 

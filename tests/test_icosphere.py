@@ -116,9 +116,18 @@ def test_pooling_goes_from_resolution_r_to_r_minus_1():
     assert pool(x).shape == (2, 6, 10, 4, 4)
 
 
-def test_unknown_resolution_is_refused():
+def test_unknown_resolution_and_wrong_groups_are_refused():
+    from gaugecnn import hexagonal_lattice
+
     with pytest.raises(ValueError, match="resolution r must be an integer >= 0"):
         IcoSphere(-1)
+    with pytest.raises(ValueError, match="needs a rotation as transition element .*rotation by 60 degrees.*not in the "
+                       r"structure group C3 \(hexagonal lattice\); use a group that contains it"):
+        IcoSphere(1, cyclic_group(3))
+    with pytest.raises(ValueError, match="lives on the hexagonal lattice, but C4 is a group of the square lattice"):
+        IcoSphere(1, cyclic_group(4))
+    assert IcoSphere(1, cyclic_group(6)).group == IcoSphere(1).group
+    assert IcoSphere(0, dihedral_group(6, hexagonal_lattice())).num_charts == 10
 
 
 # -- every layer, equivariant ------------------------------------------------------------------------------------

@@ -35,3 +35,23 @@ def test_quick_run_writes_figures_for_every_part(tmp_path, capsys):
     assert entry["saved_for_backward_mb"]["gauge"] > 0
     assert any(name.startswith("conv") for name in results["layers"])
     assert "| gauge_mixed |" in capsys.readouterr().out
+
+
+def test_atlas_build_table_in_the_docs_is_generated_from_the_committed_data():
+    import json
+
+    from benchmarks import atlas_build
+    from benchmarks._docs import read_blocks
+
+    block = read_blocks(atlas_build.DOC.read_text())["icosphere-build"]
+    expected = atlas_build.table(json.loads(atlas_build.DATA.read_text()))
+    assert block == expected, "regenerate: python -m benchmarks.atlas_build --table benchmarks/results/atlas_build.json --update-docs"
+
+
+def test_atlas_build_measures_every_step(tmp_path, capsys):
+    from benchmarks import atlas_build
+
+    out = tmp_path / "build.json"
+    assert atlas_build.main(["--resolutions", "1", "--rounds", "1", "--out", str(out)]) == 0
+    assert "| 1 | 40 |" in capsys.readouterr().out
+    assert set(__import__("json").loads(out.read_text())["results"]["1"]) == {*atlas_build.STEPS, "total"}

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import statistics
 from collections import Counter
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from .._docs import read_blocks, replace_blocks
 from .._files import atomic_write_text
 from .models import ABLATIONS, MODELS, PAPER
 from .train import TrainConfig
@@ -35,6 +35,7 @@ __all__ = [
     "summary_table",
     "ablation_table",
     "provenance",
+    "chart_source",
     "generated_blocks",
     "read_blocks",
     "replace_blocks",
@@ -176,8 +177,9 @@ def provenance(records: Sequence[dict]) -> str:
     ])
 
 
-def _digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def chart_source(path: Path) -> str:
+    """What the chart records as its source: the data file's name and SHA-256."""
+    return f"{Path(path).name} sha256:{hashlib.sha256(Path(path).read_bytes()).hexdigest()}"
 
 
 def generated_blocks(records: Sequence[dict]) -> dict[str, str]:
@@ -191,24 +193,7 @@ def generated_blocks(records: Sequence[dict]) -> dict[str, str]:
     }
 
 
-def _marker(name: str) -> tuple[str, str]:
-    return (f"<!-- begin generated: {name} (python -m benchmarks.mobius_mnist --table FILE --update-docs) -->",
-            f"<!-- end generated: {name} -->")
-
-
-def replace_blocks(text: str, blocks: dict[str, str]) -> str:
-    """``text`` with the content between each present block's markers replaced."""
-    for name, content in blocks.items():
-        begin, end = _marker(name)
-        pattern = re.compile(re.escape(begin) + r"\n(?:.*?\n)?" + re.escape(end), re.S)
-        text = pattern.sub(lambda _: f"{begin}\n{content}\n{end}", text)
-    return text
-
-
-def read_blocks(text: str) -> dict[str, str]:
-    """The generated blocks present in ``text``, by name."""
-    found = re.finditer(r"<!-- begin generated: ([\w-]+) .*?-->\n(?:(.*?)\n)?<!-- end generated: \1 -->", text, re.S)
-    return {m.group(1): m.group(2) or "" for m in found}
+COMMAND = "python -m benchmarks.mobius_mnist --table FILE --update-docs"
 
 
 def update_docs(data: Path, root: Path = REPO) -> list[Path]:
@@ -221,11 +206,11 @@ def update_docs(data: Path, root: Path = REPO) -> list[Path]:
     for doc in (root / "docs" / "results.md", root / "README.md"):
         text = doc.read_text()
         if not read_blocks(text):
-            raise ValueError(f"{doc} has no generated-block markers; add them (see benchmarks/mobius_mnist/report.py)")
-        new = replace_blocks(text, blocks)
+            raise ValueError(f"{doc} has no generated-block markers; add them (see benchmarks/_docs.py)")
+        new = replace_blocks(text, blocks, COMMAND)
         if new != text:
             atomic_write_text(doc, new)
         written.append(doc)
     chart = root / "docs" / "img" / "results.png"
-    plot_results(records, chart, source=f"{data.name} sha256:{_digest(data)}")
+    plot_results(records, chart, source=chart_source(data))
     return [*written, chart]
