@@ -1,40 +1,41 @@
-"""Training one Möbius MNIST run: resumable, deterministic on CPU, one JSON line per finished run."""
+"""Training one Möbius MNIST run: the paper's protocol on the shared trainer (``benchmarks._training``)."""
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import inspect
-import json
-import os
-import platform
 import random
 import time
-import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from tqdm.auto import tqdm
 
-import gaugecnn
 from manifolds import MobiusStrip
 
-from .._files import append_line, atomic_torch_save, read_json_lines
+from .._training import (
+    RESULTS_FILE,
+    CheckpointError,
+    RunConfig,
+    claim_run,
+    data_parallel,
+    finish,
+    finished_runs,
+    fit,
+    provenance,
+    run_name,
+    test_error,
+    train_epoch,
+)
 from .data import MobiusMNIST
 from .models import build_model, count_parameters
 
-__all__ = ["TrainConfig", "run_one", "train_epoch", "data_parallel", "finished_runs", "claim_run", "run_name", "CheckpointError",
-           "RESULTS_FILE"]
-
-RESULTS_FILE = "results.jsonl"
+__all__ = ["TrainConfig", "run_one", "train_epoch", "data_parallel", "finished_runs", "claim_run", "run_name",
+           "CheckpointError", "RESULTS_FILE"]
 
 
 @dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(RunConfig):
     """The protocol; defaults are the paper's."""
 
     epochs: int = 20
@@ -46,165 +47,6 @@ class TrainConfig:
     lr_step: int = 4
     lr_gamma: float = 0.5
     data_seed: int = 0
-
-    def matches(self, record: dict) -> bool:
-        return all(record.get(k) == v for k, v in asdict(self).items())
-
-
-    def training(self) -> dict:
-        """The settings that shape training (all but ``test_size``, which only evaluation reads)."""
-        return {k: v for k, v in asdict(self).items() if k != "test_size"}
-
-    def key(self) -> str:
-        """A short hash of ``training()``: runs of other settings get other checkpoint names."""
-        return hashlib.sha256(json.dumps(self.training(), sort_keys=True).encode()).hexdigest()[:8]
-
-
-def finished_runs(out_dir: Path) -> list[dict]:
-    """The records in ``out_dir/results.jsonl``; torn or corrupt lines are skipped with a warning."""
-    return read_json_lines(Path(out_dir) / RESULTS_FILE)
-
-
-def run_name(model_name: str, train_mode: str, seed: int, config: TrainConfig) -> str:
-    """The file stem of a run's checkpoint, lock and saved weights; it names every training setting."""
-    return f"{model_name}_{train_mode}_seed{seed}_e{config.epochs}_n{config.train_size}_{config.key()}"
-
-
-@contextlib.contextmanager
-def claim_run(out_dir: Path, name: str) -> Iterator[bool]:
-    """Hold an exclusive claim on run ``name`` in ``out_dir``; yields False if another process holds it.
-
-    The claim is an advisory ``flock`` on ``checkpoints/NAME.lock``: the operating system drops
-    it when its process ends, however it ends, so a crashed run never blocks a later one.
-    Several processes sharing one results folder (``--jobs``, or two commands started by
-    hand) thus never train the same run at once. Where ``fcntl`` is missing (Windows) every
-    claim succeeds.
-    """
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - no advisory locks on this platform
-        yield True
-        return
-    lock = Path(out_dir) / "checkpoints" / f"{name}.lock"
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock, "a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        # the holder before us may have removed the file after we opened it: then a third
-        # process can lock a new file of that name, and our lock guards nothing
-        owned = lock.exists() and os.stat(lock).st_ino == os.fstat(handle.fileno()).st_ino
-        try:
-            yield owned
-        finally:
-            if owned:
-                lock.unlink(missing_ok=True)  # while still holding it; see the check above
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _rng_state() -> dict:
-    state = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def _set_rng_state(state: dict) -> None:
-    torch.set_rng_state(state["torch"])
-    np.random.set_state(state["numpy"])
-    random.setstate(state["python"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
-def _world() -> tuple[int, int]:
-    """``(rank, world size)`` of the torch.distributed group, ``(0, 1)`` without one."""
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        return torch.distributed.get_rank(), torch.distributed.get_world_size()
-    return 0, 1
-
-
-def data_parallel(model: torch.nn.Module, device: torch.device) -> torch.nn.parallel.DistributedDataParallel:
-    """DDP that syncs buffers once at start only: the index buffers never change, so broadcasting
-    them every step would only cost time."""
-    ddp = torch.nn.parallel.DistributedDataParallel
-    no_resync = "forward_sync_buffers" if "forward_sync_buffers" in inspect.signature(ddp).parameters else "broadcast_buffers"
-    # parameters with a size-1 axis (one input field) have two equally contiguous stride
-    # layouts; DDP's layout check flags the difference, which costs nothing here
-    warnings.filterwarnings("ignore", message="Grad strides do not match bucket view strides")
-    return ddp(model, device_ids=[device.index] if device.type == "cuda" else None, **{no_resync: False})
-
-
-def train_epoch(model, optimizer, images, labels, order, batch_size: int, device, progress=None,
-                rank: int = 0, world: int = 1) -> None:
-    """One epoch of Adam steps over ``order`` in global batches of ``batch_size``.
-
-    Under torch.distributed (``model`` wrapped in DistributedDataParallel) every rank takes
-    its contiguous share of each global batch and DDP averages the gradients, so the
-    update equals one process's on the whole batch (up to batch-norm statistics and
-    dropout masks, which are per rank).
-    """
-    if batch_size % world:
-        raise ValueError(f"batch size {batch_size} must be divisible by the {world} processes")
-    share = batch_size // world
-    model.train()
-    for step in range(len(order) // batch_size):
-        idx = order[step * batch_size + rank * share : step * batch_size + (rank + 1) * share]
-        optimizer.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(model(images[idx].to(device)), labels[idx].to(device))
-        loss.backward()
-        optimizer.step()
-        if progress is not None:
-            progress.update(1)
-            progress.set_postfix(loss=f"{loss.item():.3f}")
-
-
-@torch.no_grad()
-def _test_error(model, images: torch.Tensor, labels: torch.Tensor, device, batch_size: int = 500) -> float:
-    model.eval()
-    wrong = 0
-    for start in range(0, len(labels), batch_size):
-        logits = model(images[start : start + batch_size].to(device))
-        wrong += int((logits.argmax(1).cpu() != labels[start : start + batch_size]).sum())
-    return 100.0 * wrong / len(labels)
-
-
-class CheckpointError(RuntimeError):
-    """A checkpoint that must not be resumed (made under other settings)."""
-
-
-def _load_checkpoint(ckpt: Path, device: torch.device, config: TrainConfig, rank: int) -> dict | None:
-    """The state saved in ``ckpt``, or None to start over (no file, or an unreadable one, set aside).
-
-    A checkpoint made under other training settings is never resumed: the settings are part
-    of its name, and the ones stored inside are checked too (a renamed or copied file).
-    """
-    if not ckpt.exists():
-        return None
-    try:
-        state = torch.load(ckpt, map_location=device, weights_only=False)
-        if not isinstance(state, dict) or not {"model", "optimizer", "epoch"} <= state.keys():
-            raise ValueError("not a checkpoint of this trainer")
-    except Exception as error:  # truncated, empty, or another file: keep it for inspection, train afresh
-        if rank == 0:
-            bad = ckpt.with_name(ckpt.name + ".corrupt")
-            with contextlib.suppress(FileNotFoundError):
-                os.replace(ckpt, bad)
-            reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-            tqdm.write(f"checkpoint {ckpt} is unreadable ({reason}); moved it to {bad.name} and starting this run over")
-        return None
-    stored = state.get("run", {})
-    expected = config.training()
-    differ = sorted(k for k in expected if k in stored and stored[k] != expected[k])
-    if "run" not in state or differ:
-        what = ", ".join(f"{k} {stored[k]!r} there, {expected[k]!r} here" for k in differ) or "settings not recorded"
-        raise CheckpointError(
-            f"checkpoint {ckpt} was made under other training settings ({what}); it is not resumed. "
-            f"Delete it to start this run over, or run with its settings to finish it"
-        )
-    return state
 
 
 def run_one(
@@ -225,91 +67,35 @@ def run_one(
     the group's processes; rank 0 checkpoints, evaluates and records, the others return ``{}``.
     """
     out_dir = Path(out_dir)
-    ckpt_dir = out_dir / "checkpoints"
-    ckpt_dir.mkdir(parents=True, exist_ok=True)
-    ckpt = ckpt_dir / f"{run_name(model_name, train_mode, seed, config)}.pt"
-
-    rank, world = _world() if ddp else (0, 1)
+    (out_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
+    ckpt = out_dir / "checkpoints" / f"{run_name(model_name, train_mode, seed, config)}.pt"
     torch.manual_seed(seed)
     np.random.seed(seed)
     random.seed(seed)
     model = build_model(model_name, MobiusStrip(28, 28)).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=config.lr_step, gamma=config.lr_gamma)
-    shuffle = torch.Generator().manual_seed(seed)
-    first_epoch, elapsed = 0, 0.0
-    others = [p.name for p in ckpt_dir.glob(f"{model_name}_{train_mode}_seed{seed}_*.pt") if p != ckpt]
-    if others and rank == 0:
-        tqdm.write(f"note: {', '.join(others)} in {ckpt_dir} belong to other settings of {model_name} "
-                   f"({train_mode}, seed {seed}); they are kept and not resumed")
-    state = _load_checkpoint(ckpt, device, config, rank)
-    if state is not None:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        shuffle.set_state(state["shuffle"])
-        _set_rng_state(state["rng"])
-        first_epoch, elapsed = state["epoch"], state["elapsed"]
-        if rank == 0:
-            tqdm.write(f"resuming {model_name} ({train_mode}, seed {seed}) after epoch {first_epoch}")
-    net = model
-    if world > 1:
-        net = data_parallel(model, device)
-
     train = data["train"]
     images = (train.shifted if train_mode == "shifted" else train.centered)[: config.train_size]
-    labels = train.labels[: config.train_size]
-    if device.type == "cuda":  # a few dozen MB: one copy instead of one per step
-        images, labels = images.to(device), labels.to(device)
-    steps = len(labels) // config.batch_size
-    if steps == 0:
-        raise ValueError(f"train size {len(labels)} is smaller than one batch ({config.batch_size})")
-    for epoch in range(first_epoch, config.epochs):
-        start = time.perf_counter()
-        order = torch.randperm(len(labels), generator=shuffle)
-        with tqdm(total=steps, desc=f"{model_name} {train_mode} s{seed} epoch {epoch + 1}/{config.epochs}",
-                  disable=not progress or rank != 0, leave=False) as bar:
-            train_epoch(net, optimizer, images, labels, order, config.batch_size, device, bar, rank, world)
-        scheduler.step()
-        elapsed += time.perf_counter() - start
-        if rank == 0:
-            atomic_torch_save(
-                {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                 "shuffle": shuffle.get_state(), "rng": _rng_state(), "epoch": epoch + 1, "elapsed": elapsed,
-                 "run": {"model": model_name, "train_mode": train_mode, "seed": seed, **config.training()}},
-                ckpt,
-            )
-        if world > 1:
-            torch.distributed.barrier()
-        if on_epoch_end is not None:
-            on_epoch_end(epoch + 1)
-
-    if rank != 0:
+    elapsed = fit(model, images, train.labels[: config.train_size], config, ckpt, device,
+                  {"model": model_name, "train_mode": train_mode}, seed, progress, on_epoch_end, ddp)
+    world = torch.distributed.get_world_size() if ddp else 1
+    if ddp and torch.distributed.get_rank() != 0:
         torch.distributed.barrier()  # rank 0 evaluates and records
         return {}
-    test = data["test"]
+    test, n = data["test"], config.test_size
     start = time.perf_counter()
-    n = config.test_size
     record = {
         "model": model_name,
         "train_mode": train_mode,
         "seed": seed,
         **asdict(config),
-        "test_error_shifted": _test_error(model, test.shifted[:n], test.labels[:n], device),
-        "test_error_centered": _test_error(model, test.centered[:n], test.labels[:n], device),
+        "test_error_shifted": test_error(model, test.shifted[:n], test.labels[:n], device),
+        "test_error_centered": test_error(model, test.centered[:n], test.labels[:n], device),
         "params": count_parameters(model),
-        "wall_time_s": round(elapsed + time.perf_counter() - start, 1),
-        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)",
-        "gaugecnn_version": gaugecnn.__version__,
-        "torch_version": torch.__version__,
-        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    models_dir = out_dir / "models"
-    models_dir.mkdir(exist_ok=True)
-    atomic_torch_save(model.state_dict(), models_dir / ckpt.name)
+    record["wall_time_s"] = round(elapsed + time.perf_counter() - start, 1)
+    record.update(provenance(device))
     record["processes"] = world
-    append_line(out_dir / RESULTS_FILE, record)
-    ckpt.unlink(missing_ok=True)
-    if world > 1:
+    finish(out_dir, ckpt, model, record)
+    if ddp:
         torch.distributed.barrier()
     return record
