@@ -9,7 +9,6 @@ the generic plotting is ``gaugecnn.viz``. Needs matplotlib: ``pip install -e ".[
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import statistics
 import time
