@@ -26,7 +26,7 @@ from manifolds import CubeRotation, CubeSphere, IcoSphere, MobiusStrip
 from ._files import atomic_write
 from .mobius_mnist.data import load_mobius_mnist
 from .mobius_mnist.models import MODELS, PAPER, build_model
-from .mobius_mnist.report import RESULTS_DATA, chart_source, load_records, protocol_records
+from .mobius_mnist.report import RESULTS_DATA, chart_source, load_records, paper_records
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -428,7 +428,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # (g) results beside the paper's
     exists = args.results.exists()
-    records = protocol_records(load_records([args.results])) if exists else []
+    records = paper_records(load_records([args.results])) if exists else []
     plot_results(records, args.out / "results.png", source=chart_source(args.results) if exists else None)
     print(f"wrote {args.out / 'results.png'} ({len(records)} records from {args.results})")
     return 0

@@ -237,7 +237,7 @@ def test_committed_tables_and_chart_are_generated_from_the_committed_results():
     fix = "regenerate them: python -m benchmarks.mobius_mnist --table benchmarks/results/mobius_mnist.jsonl --update-docs"
     raw = report.load_records([report.RESULTS_DATA])
     assert all(r.get("device") and r.get("gaugecnn_version") and r.get("torch_version") for r in raw)
-    records = report.protocol_records(raw)
+    records = report.paper_records(raw)
     assert len(records) == len(raw), "every committed run follows the paper's protocol, once per (model, mode, seed)"
     blocks = report.generated_blocks(records)
     repo = report.REPO

@@ -15,15 +15,13 @@ units of the paper's standard deviation, ``(ours − paper) / σ_paper``.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import statistics
-from collections import Counter
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 from .._docs import read_blocks, replace_blocks
 from .._files import atomic_write_text
+from .._report import chart_source, load_records, mean_std, protocol_records, provenance
 from .models import ABLATIONS, MODELS, PAPER
 from .train import TrainConfig
 
@@ -31,6 +29,7 @@ __all__ = [
     "RESULTS_DATA",
     "load_records",
     "protocol_records",
+    "paper_records",
     "results_table",
     "summary_table",
     "ablation_table",
@@ -48,35 +47,9 @@ MODES = ("shifted", "centered")
 FLAG = 2.0  # cells further than this many paper standard deviations are flagged
 
 
-def load_records(paths: Iterable[Path | str]) -> list[dict]:
-    """The JSON lines of ``paths``, one record per line; a bad line is an error naming file and line."""
-    records = []
-    for path in paths:
-        path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"no results file {path}")
-        for number, line in enumerate(path.read_text().splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError as error:
-                raise ValueError(f"{path}:{number} is not a JSON line ({error.msg}); fix or delete that line") from None
-    return records
-
-
-def protocol_records(records: Sequence[dict], config: TrainConfig | None = None) -> list[dict]:
-    """The records made under ``config`` (default: the paper's protocol), one per (model, mode, seed).
-
-    Where two records share a (model, mode, seed), e.g. the same results merged twice,
-    the first is kept.
-    """
-    config = config or TrainConfig()
-    unique: dict[tuple, dict] = {}
-    for r in records:
-        if config.matches(r):
-            unique.setdefault((r["model"], r["train_mode"], r["seed"]), r)
-    return list(unique.values())
+def paper_records(records: Sequence[dict]) -> list[dict]:
+    """The records made under the paper's protocol, one per (model, mode, seed)."""
+    return protocol_records(records, TrainConfig())
 
 
 def _paper(model: str) -> tuple:
@@ -85,14 +58,6 @@ def _paper(model: str) -> tuple:
 
 def _errors(records: Sequence[dict], model: str, mode: str, key: str = "test_error_shifted") -> list[float]:
     return [r[key] for r in records if r["model"] == model and r["train_mode"] == mode]
-
-
-def _mean_std(values: list[float]) -> str:
-    if not values:
-        return "–"
-    if len(values) == 1:
-        return f"{values[0]:.2f}"
-    return f"{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f}"
 
 
 def _delta(values: list[float], paper: tuple[float, float]) -> str:
@@ -116,7 +81,7 @@ def results_table(records: Sequence[dict], models: Sequence[str] = MODELS) -> st
         cells = []
         for mode, (mean, std) in zip(MODES, paper):
             values = _errors(records, m, mode)
-            cells += [_mean_std(values), str(len(values)), f"{mean:.2f} ± {std:.2f}", _delta(values, (mean, std))]
+            cells += [mean_std(values), str(len(values)), f"{mean:.2f} ± {std:.2f}", _delta(values, (mean, std))]
         lines.append(f"| {m} | {params} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -128,7 +93,7 @@ def summary_table(records: Sequence[dict]) -> str:
         cells = []
         for mode, (mean, std) in zip(MODES, PAPER[m][1:]):
             values = _errors(records, m, mode)
-            cells += [f"{_mean_std(values)} ({len(values)})" if values else "–", f"{mean:.2f} ± {std:.2f}"]
+            cells += [f"{mean_std(values)} ({len(values)})" if values else "–", f"{mean:.2f} ± {std:.2f}"]
         lines.append(f"| {m} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -144,7 +109,7 @@ def ablation_table(records: Sequence[dict]) -> str:
             by_seed = {name: {r["seed"]: r["test_error_shifted"] for r in records if r["model"] == name and r["train_mode"] == mode}
                        for name in (base, ablation)}
             seeds = sorted(set(by_seed[base]) & set(by_seed[ablation]))
-            pair = [_mean_std([by_seed[name][s] for s in seeds]) for name in (base, ablation)]
+            pair = [mean_std([by_seed[name][s] for s in seeds]) for name in (base, ablation)]
             lines.append(f"| {ablation} vs {base} | {mode} | {len(seeds)} | {pair[0]} | {pair[1]} | {mean:.2f} ± {std:.2f} |")
     return "\n".join(lines)
 
@@ -153,33 +118,9 @@ def centered_test_table(records: Sequence[dict], models: Sequence[str] = MODELS)
     """Markdown: the error on the centered (unshifted) test digits, for completeness."""
     lines = ["| model | trained shifted | trained centered |", "|---|---|---|"]
     for m in models:
-        cells = [_mean_std(_errors(records, m, mode, "test_error_centered")) for mode in MODES]
+        cells = [mean_std(_errors(records, m, mode, "test_error_centered")) for mode in MODES]
         lines.append(f"| {m} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
-
-
-def provenance(records: Sequence[dict]) -> str:
-    """Where the runs were made: device, versions, wall time, as a Markdown list."""
-
-    def counted(key: str) -> str:
-        return ", ".join(f"{value} ({n} runs)" for value, n in sorted(Counter(str(r.get(key, "?")) for r in records).items()))
-
-    walls = {}
-    for r in records:
-        walls.setdefault(r["device"], []).append(r["wall_time_s"])
-    wall = "; ".join(f"{device}: median {statistics.median(w) / 60:.0f} min, {min(w) / 60:.0f}–{max(w) / 60:.0f}"
-                     for device, w in sorted(walls.items()))
-    return "\n".join([
-        f"- {len(records)} finished runs of the paper's protocol.",
-        f"- Devices: {counted('device')}.",
-        f"- gaugecnn {counted('gaugecnn_version')}; torch {counted('torch_version')}.",
-        f"- Wall time per run (training and evaluation): {wall}.",
-    ])
-
-
-def chart_source(path: Path) -> str:
-    """What the chart records as its source: the data file's name and SHA-256."""
-    return f"{Path(path).name} sha256:{hashlib.sha256(Path(path).read_bytes()).hexdigest()}"
 
 
 def generated_blocks(records: Sequence[dict]) -> dict[str, str]:
@@ -200,7 +141,7 @@ def update_docs(data: Path, root: Path = REPO) -> list[Path]:
     """Rewrite the generated blocks of docs/results.md and README.md and the bar chart from ``data``."""
     from ..figures import plot_results
 
-    records = protocol_records(load_records([data]))
+    records = paper_records(load_records([data]))
     blocks = generated_blocks(records)
     written = []
     for doc in (root / "docs" / "results.md", root / "README.md"):

@@ -1,0 +1,155 @@
+"""Spherical MNIST results as data: the tables of docs/results.md and the README, and the chart.
+
+Every figure of ours is generated from the committed runs (``RESULTS_DATA``) by
+
+    python -m benchmarks.spherical_mnist --table benchmarks/results/spherical_mnist.jsonl --update-docs
+
+and ``tests/test_spherical_mnist.py`` checks that what is committed is what that command writes.
+Accuracies are ``100 - test error``; a cell is the mean ± sample standard deviation over
+seeds. Columns: N/N (trained on unrotated digits, tested on unrotated ones), N/R (tested on
+rotated ones), N/G (tested on digits moved by the grid's own exact rotations: a gauge CNN
+must score as on N/N), R/R (trained and tested rotated).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+from .._docs import read_blocks, replace_blocks
+from .._files import atomic_write_text
+from .._report import chart_source, load_records, mean_std, protocol_records, provenance
+from .models import MODELS, PUBLISHED, build_atlas
+from .train import SphericalConfig
+
+__all__ = ["RESULTS_DATA", "COLUMNS", "cells", "results_table", "published_table", "summary_table",
+           "generated_blocks", "update_docs", "protocol_of"]
+
+REPO = Path(__file__).resolve().parents[2]
+RESULTS_DATA = REPO / "benchmarks" / "results" / "spherical_mnist.jsonl"
+COMMAND = "python -m benchmarks.spherical_mnist --table FILE --update-docs"
+COLUMNS = {"N/N": ("N", "N"), "N/R": ("N", "R"), "N/G": ("N", "G"), "R/R": ("R", "R")}  # column -> (train, test set)
+
+
+def protocol_of(records: Sequence[dict]) -> str:
+    """The rotation protocol(s) of the records, in words."""
+    chunks = sorted({r["rotation_chunk"] for r in records})
+    words = {1: "one rotation per digit", 500: "one rotation per chunk of 500 digits (the published protocol)"}
+    return "; ".join(words.get(c, f"one rotation per chunk of {c} digits") for c in chunks) or "no runs yet"
+
+
+def cells(records: Sequence[dict], model: str) -> dict[str, list[float]]:
+    """Accuracies (%) of a model's runs, per column."""
+    out = {}
+    for column, (train, test) in COLUMNS.items():
+        out[column] = [100.0 - r[f"test_error_{test}"] for r in records if r["model"] == model and r["train_mode"] == train]
+    return out
+
+
+def _grid(model: str, quick: bool = False) -> str:
+    atlas = build_atlas(model, quick)
+    kind = "cube sphere" if MODELS[model][0] == "cube" else "icosphere"
+    return f"{kind} {'x'.join(map(str, atlas.shape))}, {atlas.group.name}"
+
+
+def _params(records: Sequence[dict], model: str) -> str:
+    own = [r["params"] for r in records if r["model"] == model]
+    return str(own[0]) if own else "–"
+
+
+def results_table(records: Sequence[dict], models: Sequence[str] = tuple(MODELS)) -> str:
+    """Markdown: per model, its grid, parameters and accuracy per column (mean ± std, seeds)."""
+    quick = any(r.get("quick_grids") for r in records)
+    lines = ["| model | grid | params | N/N | N/R | N/G | R/R |", "|---|---|---|---|---|---|---|"]
+    for m in models:
+        values = cells(records, m)
+        shown = [f"{mean_std(v)} ({len(v)})" if v else "–" for v in values.values()]
+        lines.append(f"| {m} | {_grid(m, quick)} | {_params(records, m)} | " + " | ".join(shown) + " |")
+    return "\n".join(lines)
+
+
+def published_table() -> str:
+    """Markdown: the published accuracies the issue lists, as given."""
+    lines = ["| model | N/N | N/R | R/R | notes |", "|---|---|---|---|---|"]
+    for name, (nn_, nr, rr, note) in PUBLISHED.items():
+        shown = ["–" if v is None else f"{v:.2f}" for v in (nn_, nr, rr)]
+        lines.append(f"| {name} | " + " | ".join(shown) + f" | {note} |")
+    return "\n".join(lines)
+
+
+def summary_table(records: Sequence[dict]) -> str:
+    """The README's short table: our models with runs, N/N, N/R and R/R."""
+    lines = ["| model | N/N | N/R | R/R |", "|---|---|---|---|"]
+    for m in MODELS:
+        values = cells(records, m)
+        if not any(values.values()):
+            continue
+        lines.append(f"| {m} | " + " | ".join(f"{mean_std(values[c])} ({len(values[c])})" if values[c] else "–"
+                                               for c in ("N/N", "N/R", "R/R")) + " |")
+    if len(lines) == 2:
+        lines.append("| (no runs yet) | – | – | – |")
+    return "\n".join(lines)
+
+
+def generated_blocks(records: Sequence[dict]) -> dict[str, str]:
+    return {
+        "spherical-results": results_table(records),
+        "spherical-published": published_table(),
+        "spherical-provenance": (f"- Rotation protocol: {protocol_of(records)}.\n" + provenance(records)) if records
+        else "- No runs yet.",
+        "spherical-summary": summary_table(records),
+    }
+
+
+def update_docs(data: Path, root: Path = REPO, config: SphericalConfig | None = None) -> list[Path]:
+    """Rewrite the spherical blocks of docs/results.md and README.md and the chart from ``data``."""
+    records = protocol_records(load_records([data]), config or SphericalConfig())
+    blocks = generated_blocks(records)
+    written = []
+    for doc in (root / "docs" / "results.md", root / "README.md"):
+        text = doc.read_text()
+        if not any(name.startswith("spherical") for name in read_blocks(text)):
+            raise ValueError(f"{doc} has no spherical generated-block markers; add them (see benchmarks/_docs.py)")
+        new = replace_blocks(text, blocks, COMMAND)
+        if new != text:
+            atomic_write_text(doc, new)
+        written.append(doc)
+    chart = root / "docs" / "img" / "spherical_results.png"
+    plot_accuracies(records, chart, source=chart_source(data))
+    return [*written, chart]
+
+
+def plot_accuracies(records: Sequence[dict], path: Path, source: str | None = None) -> Path:
+    """Bar chart: test error (%, log scale) per model and column, the published figures beside."""
+    from gaugecnn.viz import _pyplot
+
+    from .._files import atomic_write
+
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(10, 4), layout="constrained")
+    colours = {"N/N": "#3b75af", "N/R": "#e08b2c", "N/G": "#6aa84f", "R/R": "#9b59b6"}
+    names = list(MODELS) + list(PUBLISHED)
+    width = 0.2
+    for i, name in enumerate(names):
+        if name in MODELS:
+            values = {c: v for c, v in cells(records, name).items() if v}
+            errors = {c: [100 - a for a in v] for c, v in values.items()}
+        else:
+            given = dict(zip(("N/N", "N/R", "R/R"), PUBLISHED[name][:3]))
+            errors = {c: [100 - v] for c, v in given.items() if v is not None}
+        for k, column in enumerate(COLUMNS):
+            if column in errors:
+                e = errors[column]
+                ax.bar(i + (k - 1.5) * width, sum(e) / len(e), width, color=colours[column],
+                       hatch="" if name in MODELS else "//", alpha=1.0 if name in MODELS else 0.45)
+    from matplotlib.patches import Patch
+
+    ax.legend(handles=[Patch(color=c, label=f"{col} (train/test)") for col, c in colours.items()], fontsize=8, ncols=4)
+    ax.set_yscale("log")
+    ax.set_ylabel("test error (%)")
+    ax.set_xticks(range(len(names)), [n.replace(" (", "\n(") for n in names], fontsize=7, rotation=0)
+    ax.set_title(f"Spherical MNIST: {len(records)} runs of ours (solid) beside published figures (hatched)", fontsize=10)
+    ax.grid(axis="y", which="both", alpha=0.3)
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100, metadata={"Source": source} if source else None))
+    plt.close(fig)
+    return Path(path)
