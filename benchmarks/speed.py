@@ -31,6 +31,7 @@ from gaugecnn import FieldType
 from gaugecnn import nn as gnn
 from manifolds import MobiusStrip
 
+from ._docs import replace_blocks
 from ._files import atomic_write_text
 from .mobius_mnist.models import MODELS, build_model
 
@@ -228,6 +229,83 @@ def markdown(results: dict) -> str:
     return "\n".join(rows)
 
 
+RESULTS = Path(__file__).resolve().parent / "results"
+DOC = Path(__file__).resolve().parents[1] / "docs" / "performance.md"
+COMMAND = "python -m benchmarks.speed --table FILES --update-docs"
+STEPS_PER_EPOCH = 12000 // 128  # the Möbius MNIST protocol: 93 steps of batch 128
+
+
+def models_block(after: dict, before: dict | None = None) -> str:
+    """Markdown: gaugecnn against the plain lower bound per Möbius model, and the epoch time, before and after."""
+    info = after["info"]
+    lines = [f"{info['device']}, {info['threads']} threads, batch {info['batch_size']}, median of {info['rounds']} "
+             f"interleaved rounds; torch {info['torch']}.", "",
+             "| model | train ms (plain) | train ratio | eval ms (plain) | eval ratio | epoch s | before: train / eval ratio, epoch s |",
+             "|---|---|---|---|---|---|---|"]
+    for name, entry in after["models"].items():
+        e = entry["eager"]
+        epoch = e["train"]["gauge"]["median_ms"] * STEPS_PER_EPOCH / 1e3
+        old = ""
+        if before and name in before["models"]:
+            b = before["models"][name]["eager"]
+            old = (f"{b['train']['ratio']:.2f} / {b['eval']['ratio']:.2f}, "
+                   f"{b['train']['gauge']['median_ms'] * STEPS_PER_EPOCH / 1e3:.0f}")
+        lines.append(f"| {name} | {e['train']['gauge']['median_ms']:.0f} ({e['train']['plain']['median_ms']:.0f}) "
+                     f"| {e['train']['ratio']:.2f} | {e['eval']['gauge']['median_ms']:.0f} ({e['eval']['plain']['median_ms']:.0f}) "
+                     f"| {e['eval']['ratio']:.2f} | {epoch:.0f} | {old} |")
+    return "\n".join(lines)
+
+
+def layers_block(after: dict) -> str:
+    lines = ["| layer (14 x 14 strip) | train ratio | eval ratio |", "|---|---|---|"]
+    for name, entry in after.get("layers", {}).items():
+        lines.append(f"| {name} | {entry['train']['ratio']:.2f} | {entry['eval']['ratio']:.2f} |")
+    return "\n".join(lines)
+
+
+def peers_block(peers: dict) -> str:
+    """Markdown: per network, group and batch, each library's times and gaugecnn's ratios to the peers."""
+    info, libs = peers["info"], peers["libraries"]
+    others = [lib for lib in libs if lib != "gaugecnn"]
+    lines = [f"{info['device']}, {info['threads']} threads, median of {info['rounds']} interleaved rounds; torch "
+             f"{info['torch']}, " + ", ".join(f"{k} {v}" for k, v in info.get("versions", {}).items()) + ".", "",
+             "| network | library | params | build s | train ms | eval ms | exported ms | "
+             + " | ".join(f"gaugecnn / {o}: train, eval, exported" for o in others) + " |",
+             "|---|---|---|---|---|---|---|" + "---|" * len(others)]
+    for key, entry in peers["runs"].items():
+        g = entry["gaugecnn"]
+        for lib in libs:
+            e = entry[lib]
+            ratios = [f"{g['train_ms'] / entry[o]['train_ms']:.2f}, {g['eval_ms'] / entry[o]['eval_ms']:.2f}, "
+                      f"{g['exported_ms'] / entry[o]['exported_ms']:.2f}" if lib == "gaugecnn" else "" for o in others]
+            lines.append(f"| {key if lib == 'gaugecnn' else ''} | {lib} | {e['params']} | {e['build_s']:.2f} | {e['train_ms']:.1f} "
+                         f"| {e['eval_ms']:.1f} | {e['exported_ms']:.1f} | " + " | ".join(ratios) + " |")
+    return "\n".join(lines)
+
+
+def performance_blocks(models: dict, before: dict | None, peers: dict | None) -> dict[str, str]:
+    blocks = {"speed-models": models_block(models, before), "speed-layers": layers_block(models)}
+    if peers is not None:
+        blocks["speed-peers"] = peers_block(peers)
+    return blocks
+
+
+def _load_tables(paths: list[Path]) -> tuple[dict, dict | None, dict | None]:
+    """The models file, an optional ``*before*`` models file and an optional peers file, told apart by content."""
+    models = before = peers = None
+    for path in paths:
+        data = json.loads(Path(path).read_text())
+        if "runs" in data:
+            peers = data
+        elif "before" in Path(path).name:
+            before = data
+        else:
+            models = data
+    if models is None:
+        raise SystemExit("--table needs a results file of the models (python -m benchmarks.speed --out FILE)")
+    return models, before, peers
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.speed", description=__doc__.split("\n\n")[0])
     p.add_argument("--models", default="all", help=f"comma-separated model names or 'all' ({', '.join(MODELS)})")
@@ -241,8 +319,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-flush-denormal", action="store_true", help="keep denormal floats (both sides alike)")
     p.add_argument("--quick", action="store_true", help="smoke test: batch 8, 1 round, no warm-up, two models")
     p.add_argument("--profile", default=None, metavar="MODEL", help="print an operator breakdown of MODEL instead")
+    p.add_argument("--peers", action="store_true",
+                   help="compare with escnn and e2cnn on the plane instead (the 'peers' extra; see benchmarks/peers.py)")
     p.add_argument("--out", type=Path, default=Path("results") / "speed.json", help="JSON output")
+    p.add_argument("--table", type=Path, nargs="+", default=None, metavar="FILE",
+                   help="measure nothing: print the tables of these results files (models, a '*before*' models file, "
+                   "peers)")
+    p.add_argument("--update-docs", action="store_true", help="with --table: rewrite the tables of docs/performance.md")
     args = p.parse_args(argv)
+    if args.table is not None:
+        blocks = performance_blocks(*_load_tables(args.table))
+        print("\n\n".join(blocks.values()))
+        if args.update_docs:
+            atomic_write_text(DOC, replace_blocks(DOC.read_text(), blocks, COMMAND))
+            print(f"updated {DOC}")
+        return 0
     torch.set_flush_denormal(not args.no_flush_denormal)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -253,6 +344,23 @@ def main(argv: list[str] | None = None) -> int:
     device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else "cpu" if args.device == "auto" else args.device)
     if args.profile:
         print(profile(args.profile, args.batch_size, device))
+        return 0
+    if args.peers:
+        from .peers import available_peers, bench_peers
+
+        found = available_peers()
+        if not found:
+            print('neither escnn nor e2cnn is installed: pip install -e ".[peers]" and pip install --no-deps escnn; '
+                  "timing gaugecnn alone")
+        versions = {name: __import__(name).__version__ for name in found if hasattr(__import__(name), "__version__")}
+        info = {"device": torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({platform.machine()})",
+                "threads": torch.get_num_threads(), "rounds": args.rounds, "torch": torch.__version__,
+                "versions": {"gaugecnn": gaugecnn.__version__, **versions}}
+        batches = {"mid": [8 if args.quick else args.batch_size], "intro": [8 if args.quick else 16]}
+        results = {"info": info, **bench_peers(batches, args.rounds, args.warmup, device, _time)}
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(args.out, json.dumps(results, indent=1))
+        print("\n" + peers_block(results) + f"\n\nwritten to {args.out}")
         return 0
     models = list(MODELS) if args.models == "all" else args.models.split(",")
     info = {

@@ -304,6 +304,16 @@ class Atlas:
         """
         raise NotImplementedError(f"{type(self).__name__} has no embedding in R³; manifolds that have one implement embedding()")
 
+    @cached_property
+    def boundary_axes(self) -> tuple[bool, bool]:
+        """Whether the rows (top and bottom edges) and the columns (left and right) are boundaries on every chart.
+
+        Along such an axis nothing is glued, so a halo there is all zeros: convolutions leave
+        it to ``conv2d``'s own zero padding and build halos only along glued axes.
+        """
+        glued = {g.edge_a for g in self.gluings} | {g.edge_b for g in self.gluings}
+        return (not glued & {"top", "bottom"}, not glued & {"left", "right"})
+
     def transition(self, gluing: Gluing) -> int:
         """The transition element (frame change from ``chart_a`` to ``chart_b``) of a gluing."""
         return self._crossings[(gluing.chart_a, gluing.edge_a)].element

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from gaugecnn import Atlas, FieldType, bias_basis, dihedral_group, flip_group, kernel_basis, trivial_group
-from gaugecnn.nn import ELU, FieldNonlinearity, GaugeConv, GaugePool, GlobalPool, GroupPool, ReLU
+from gaugecnn.nn import ELU, FieldBatchNorm, FieldNonlinearity, GaugeConv, GaugePool, GlobalPool, GroupPool, ReLU
 from manifolds import MobiusStrip
 
 pytestmark = pytest.mark.usefixtures("single_thread")
@@ -159,3 +159,62 @@ def test_pointwise_nonlinearities_on_permutation_fields():
     assert ELU(t).norm_bias is None
     torch.testing.assert_close(ELU(t)(x), F.elu(x))
     torch.testing.assert_close(ReLU(t)(x), F.relu(x))
+
+
+# -- fast paths against their plain references ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("group_name", ["flip", "C4", "D4", "C6", "D6"])
+@pytest.mark.parametrize("kernel_size", [3, 5])
+def test_gather_kernel_expansion_equals_the_einsum_reference(group_name, kernel_size):
+    from gaugecnn import Atlas, cyclic_group, dihedral_group, flip_group, irreps
+
+    group = {"flip": flip_group, "C4": lambda: cyclic_group(4), "D4": lambda: dihedral_group(4),
+             "C6": lambda: cyclic_group(6), "D6": lambda: dihedral_group(6)}[group_name]()
+    atlas = Atlas(group, (6, 6), 1, [])
+    names = ["trivial", "sign", "regular", "tangent"] + [r.name for r in irreps(group)]
+    in_type = FieldType(group, " + ".join(f"1 {n}" for n in names[::2]))
+    out_type = FieldType(group, " + ".join(f"1 {n}" for n in names[1::2] + names[:1]))
+    conv = GaugeConv(atlas, in_type, out_type, kernel_size).double()
+    with torch.no_grad():
+        for w in conv.weights.values():
+            w.normal_()
+    signed = all(r.is_signed_permutation for r in in_type.reps + out_type.reps)
+    assert (conv._kernel_source is not None) == signed  # dense irreps (the hexagonal ones) take the reference route
+    assert torch.equal(conv.expand_weight(), conv.expand_weight_reference())
+    loss = (conv.expand_weight() ** 2).sum()  # gradients flow back to every parameter through the gather
+    loss.backward()
+    assert all(w.grad is not None and w.grad.abs().sum() > 0 for w in conv.weights.values())
+
+
+@pytest.mark.parametrize("spec", ["3 regular", "4 trivial"])
+def test_native_batch_norm_equals_the_field_by_field_statistics(spec):
+    from gaugecnn import flip_group
+
+    t = FieldType(flip_group(), spec)
+    fast, slow = FieldBatchNorm(t).double(), FieldBatchNorm(t).double()
+    slow.native = False
+    assert fast.native
+    x = torch.randn(4, t.size, 5, 6, dtype=torch.float64) * 3 + 1
+    with torch.no_grad():
+        for bn in (fast, slow):
+            bn.weight.normal_(generator=torch.Generator().manual_seed(0))
+            bn.bias.normal_(generator=torch.Generator().manual_seed(1))
+    torch.testing.assert_close(fast.train()(x), slow.train()(x))  # training: batch statistics, the same
+    torch.testing.assert_close(fast.running_mean, slow.running_mean)
+    slow.running_var.copy_(fast.running_var)  # torch keeps the unbiased variance; then eval agrees too
+    torch.testing.assert_close(fast.eval()(x), slow.eval()(x))
+
+
+def test_inplace_nonlinearity_overwrites_pointwise_fields_only():
+    from gaugecnn import flip_group
+
+    g = flip_group()
+    x = torch.randn(2, 4, 3, 3)
+    relu = ReLU(FieldType(g, "2 regular"), inplace=True)
+    y = relu(x)
+    assert y.data_ptr() == x.data_ptr() and (x >= 0).all()
+    signed = ELU(FieldType(g, "1 sign + 1 regular"), inplace=True)
+    assert not signed.inplace
+    z = torch.randn(2, 3, 3, 3)
+    assert signed(z).data_ptr() != z.data_ptr()

@@ -8,11 +8,17 @@ of every chart, so they are gauge invariant:
   invariant under permutations, so subtracting the mean and adding ``b`` commute with ρ);
 - all other fields (sign-flip, irreps, tangent): ``x / sqrt(E|v|²/d + ε) · w``, no centring and
   no bias, since such fields have no invariant direction to shift along.
+
+When every field is a permutation representation of one dimension ``d`` (all trivial, all
+regular, ...), this is torch's own batch norm on the tensor viewed as ``(batch, fields,
+d · pixels)``, one fused pass (its running variance is the unbiased estimate, as
+``nn.BatchNorm2d``'s). Otherwise the statistics are computed field by field as above.
 """
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..representations import FieldType
@@ -45,6 +51,11 @@ class FieldBatchNorm(nn.Module):
         self.register_buffer("running_var", torch.ones(n_fields))
         self.weight = nn.Parameter(torch.ones(n_fields)) if affine else None
         self.bias = nn.Parameter(torch.zeros(int(sum(centred)))) if affine and any(centred) else None
+        # all fields permutation representations of one dimension d: per-field statistics are torch's own
+        # batch norm on (batch, fields, d * pixels), one fused pass
+        dims = {r.dim for r in field_type.reps}
+        self.native = all(centred) and len(dims) == 1
+        self.field_dim = dims.pop() if self.native else 0
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() < 2 or x.shape[1] != self.in_type.size:
@@ -52,6 +63,11 @@ class FieldBatchNorm(nn.Module):
                 f"FieldBatchNorm expects (batch, {self.in_type.size}, ...) for field type '{self.in_type}', "
                 f"got {tuple(x.shape)}"
             )
+        if self.native and x.numel() > 0:
+            fields = x.reshape(x.shape[0], len(self.in_type), -1)
+            out = F.batch_norm(fields, self.running_mean, self.running_var, self.weight, self.bias,
+                               self.training, self.momentum, self.eps)
+            return out.view_as(x)
         dims = [0, *range(2, x.dim())]
         if self.training and x.numel() > 0:  # an empty batch has no statistics (its mean would be NaN)
             mean = (self.averaging @ x.mean(dims)) * self.centred

@@ -53,9 +53,10 @@ def _init_std(kernel_size: int, in_size: int, out_size: int) -> float:
 class GaugeConv(AtlasModule):
     """Gauge-equivariant convolution between fields on an atlas.
 
-    ``forward``: transport-pad the input by ``kernel_size // 2``, expand the G-steerable
-    kernel ``K(g x) = ρ_out(g) K(x) ρ_in(g)⁻¹`` from its free parameters, one ``conv2d``
-    with the charts folded into the batch. Biases live on the invariant subspace of ρ_out.
+    ``forward``: transport-pad the input by ``kernel_size // 2`` along glued axes (``conv2d``
+    zero-pads the boundary axes itself), expand the G-steerable kernel
+    ``K(g x) = ρ_out(g) K(x) ρ_in(g)⁻¹`` from its free parameters, one ``conv2d`` with the
+    charts folded into the batch. Biases live on the invariant subspace of ρ_out.
     On the hexagonal lattice the kernel lives on the hexagon inside the ``k x k`` array.
     Cone pixels of the atlas (``atlas.cone_pixels``) are never read and come out zero; for
     ``k >= 5`` so do the pixels within ``k // 2`` of a cone point, whose kernel reaches around
@@ -110,6 +111,7 @@ class GaugeConv(AtlasModule):
                     key = self._out.keys[o]
                     self.biases[key] = nn.Parameter(torch.zeros(self._out.multiplicity[o], len(basis)))
                     self.register_buffer(f"bias_basis_{key}", torch.tensor(basis, dtype=torch.float64), persistent=False)
+        self._bind_gather_expansion()
         self._expanded_cache: tuple | None = None
         # follows .to() / .double() like the parameters: the dtype and device of a kernel that has none
         self.register_buffer("_float_reference", torch.zeros(0), persistent=False)
@@ -118,12 +120,69 @@ class GaugeConv(AtlasModule):
         self._bind()
 
     def _bind(self) -> None:
-        fmap = self.atlas.padding_map(self.kernel_size // 2)
-        self.pad = FieldGather(fmap if self.transport else fmap.without_gauge(), self.in_type, charts_first=True)
+        self.pad, self.conv_padding = _halo_and_padding(self.atlas, self.in_type, self.kernel_size, self.transport)
         self._bind_cone_mask(self.atlas, _blind_spots(self.atlas, self.kernel_size))
 
+    def _bind_gather_expansion(self) -> None:
+        """Buffers for expanding the kernel by one signed gather, when every basis allows it.
+
+        A basis of ±1 entries on disjoint supports (the exact bases of signed-permutation
+        representations, ``kernel_basis``) makes every kernel entry plus or minus one parameter,
+        or zero: ``kernel = sign · params[source]`` in the final channel order. Buffers
+        ``_kernel_source`` (into the flattened parameters, the last index a zero) and
+        ``_kernel_sign``; None when some basis is dense (then ``expand_weight`` uses einsums).
+        """
+        k = self.kernel_size
+        shape = (self.out_type.size, self.in_type.size, k, k)
+        source = np.full(shape, -1, dtype=np.int64)
+        sign = np.zeros(shape)
+        out_start = np.cumsum([0] + [m * r.dim for m, r in zip(self._out.multiplicity, self._out.reps)])
+        in_start = np.cumsum([0] + [m * r.dim for m, r in zip(self._in.multiplicity, self._in.reps)])
+        offset = 0
+        usable = True
+        for o, i, key in self._pairs:
+            basis = getattr(self, f"basis_{key}").numpy()  # (n_b, d_out, d_in, k, k)
+            nonzero = basis != 0
+            if not (np.all(np.abs(basis[nonzero]) == 1) and nonzero.sum(0).max() <= 1):
+                usable = False
+                break
+            n_b, d_out, d_in = basis.shape[:3]
+            m_out, m_in = self._out.multiplicity[o], self._in.multiplicity[i]
+            b_of = np.where(nonzero.any(0), nonzero.argmax(0), -1)  # (d_out, d_in, k, k): the basis element of each entry
+            s_of = np.take_along_axis(basis, np.maximum(b_of, 0)[None], 0)[0]
+            for a in range(m_out):
+                for c in range(m_in):
+                    rows = slice(out_start[o] + a * d_out, out_start[o] + (a + 1) * d_out)
+                    cols = slice(in_start[i] + c * d_in, in_start[i] + (c + 1) * d_in)
+                    source[rows, cols] = np.where(b_of >= 0, offset + (a * m_in + c) * n_b + b_of, -1)
+                    sign[rows, cols] = s_of
+            offset += m_out * m_in * n_b
+        if not usable:
+            self._kernel_source = self._kernel_sign = None
+            return
+        # grouped layout -> the fields' channel order, as expand_weight's index_select does
+        source = source[self._out.order][:, self._in.order]
+        sign = sign[self._out.order][:, self._in.order]
+        source = np.where(source >= 0, source, offset)  # the zero appended after the parameters
+        self.register_buffer("_kernel_source", torch.from_numpy(source.reshape(-1)), persistent=False)
+        self.register_buffer("_kernel_sign", torch.from_numpy(sign.reshape(-1)).to(torch.get_default_dtype()), persistent=False)
+
     def expand_weight(self) -> torch.Tensor:
-        """The full kernel ``(out_type.size, in_type.size, k, k)`` in the fields' channel order."""
+        """The full kernel ``(out_type.size, in_type.size, k, k)`` in the fields' channel order.
+
+        One signed gather of the parameters when the bases allow it (``_bind_gather_expansion``),
+        else ``expand_weight_reference``; tests check that both give the same kernel.
+        """
+        if self._kernel_source is None:
+            return self.expand_weight_reference()
+        ref = next(iter(self.weights.values()), self._float_reference)
+        flat = torch.cat([w.reshape(-1) for w in self.weights.values()] + [ref.new_zeros(1)])
+        k = self.kernel_size
+        kernel = flat.index_select(0, self._kernel_source) * self._kernel_sign.to(flat.dtype)
+        return kernel.view(self.out_type.size, self.in_type.size, k, k)
+
+    def expand_weight_reference(self) -> torch.Tensor:
+        """The full kernel by the plain route: one einsum of parameters and basis per pair of representations."""
         k = self.kernel_size
         ref = next(iter(self.weights.values()), self._float_reference)
         dtype, device = ref.dtype, ref.device
@@ -182,7 +241,7 @@ class GaugeConv(AtlasModule):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_field(x, self.in_type, self.atlas.shape, "GaugeConv")
         weight, bias = self.expanded()
-        y = F.conv2d(self.pad(self._zero_cones(x)), weight, bias)  # cone pixels are never read
+        y = F.conv2d(_halo(self.pad, self._zero_cones(x)), weight, bias, padding=self.conv_padding)  # cone pixels are never read
         return self._zero_blind(_unfold_charts(y, x.shape[0], self.atlas.num_charts))
 
     def extra_repr(self) -> str:
@@ -200,6 +259,32 @@ def _blind_spots(atlas: Atlas, kernel_size: int) -> np.ndarray:
     if kernel_size <= 3 or not atlas.cone_pixels.any():
         return atlas.cone_pixels
     return atlas.near_cones(kernel_support(atlas.group, kernel_size))
+
+
+def _halo_and_padding(atlas: Atlas, field_type: FieldType, kernel_size: int, transport: bool):
+    """The transport padding a convolution needs, and the zero padding it leaves to ``conv2d``.
+
+    Along an axis whose edges are boundaries on every chart (``atlas.boundary_axes``) the halo
+    is all zeros, which ``conv2d`` pads itself (faster than a padded copy, above all on small
+    grids); halos are built only along glued axes. Returns ``(FieldGather or None, (ph, pw))``.
+    """
+    r = kernel_size // 2
+    rows_open, cols_open = atlas.boundary_axes
+    halo = (0 if rows_open else r, 0 if cols_open else r)
+    if halo == (0, 0):
+        return None, (r, r)
+    fmap = atlas.padding_map(halo)
+    gather = FieldGather(fmap if transport else fmap.without_gauge(), field_type, charts_first=True)
+    return gather, (r - halo[0], r - halo[1])
+
+
+def _halo(pad: FieldGather | None, x: torch.Tensor) -> torch.Tensor:
+    """``x`` with its halo, laid out ``(batch * charts, C, H', W')`` for ``conv2d``."""
+    if pad is not None:
+        return pad(x)
+    if x.dim() == 5:  # several charts, no halo: fold the charts into the batch
+        return x.transpose(1, 2).reshape(-1, x.shape[1], *x.shape[3:])
+    return x
 
 
 def _unfold_charts(y: torch.Tensor, batch: int, charts: int) -> torch.Tensor:
@@ -227,13 +312,12 @@ class ConventionalConv(AtlasModule):
         self._bind()
 
     def _bind(self) -> None:
-        fmap = self.atlas.padding_map(self.kernel_size // 2).without_gauge()
-        self.pad = FieldGather(fmap, self._type, charts_first=True)
+        self.pad, self.conv_padding = _halo_and_padding(self.atlas, self._type, self.kernel_size, transport=False)
         self._bind_cone_mask(self.atlas, _blind_spots(self.atlas, self.kernel_size))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_field(x, self._type, self.atlas.shape, "ConventionalConv")
-        y = F.conv2d(self.pad(self._zero_cones(x)), self.weight, self.bias)
+        y = F.conv2d(_halo(self.pad, self._zero_cones(x)), self.weight, self.bias, padding=self.conv_padding)
         return self._zero_blind(_unfold_charts(y, x.shape[0], self.atlas.num_charts))
 
     def extra_repr(self) -> str:

@@ -17,13 +17,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .conv import ConventionalConv, GaugeConv
+from .conv import ConventionalConv, GaugeConv, _halo
 
 __all__ = ["export", "FrozenConv"]
 
 
 class FrozenConv(nn.Module):
-    """Index padding plus ``conv2d`` with a fixed kernel: the inference form of a conv on an atlas."""
+    """Index padding (along glued axes) plus ``conv2d`` with a fixed kernel: the inference form of a conv on an atlas."""
 
     def __init__(self, conv: GaugeConv | ConventionalConv):
         super().__init__()
@@ -33,6 +33,7 @@ class FrozenConv(nn.Module):
             else:
                 weight, bias = conv.weight, conv.bias
         self.pad = copy.deepcopy(conv.pad)
+        self.conv_padding = conv.conv_padding
         self.register_buffer("weight", weight.detach().clone())
         self.register_buffer("bias", None if bias is None else bias.detach().clone())
         self.register_buffer("cones", None if conv.cones is None else conv.cones.clone(), persistent=False)
@@ -42,7 +43,7 @@ class FrozenConv(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.cones is not None:
             x = x.masked_fill(self.cones, 0.0)
-        y = F.conv2d(self.pad(x), self.weight, self.bias)
+        y = F.conv2d(_halo(self.pad, x), self.weight, self.bias, padding=self.conv_padding)
         if self.charts > 1:
             y = y.reshape(x.shape[0], self.charts, *y.shape[1:]).transpose(1, 2)
         return y if self.blind is None else y.masked_fill(self.blind, 0.0)

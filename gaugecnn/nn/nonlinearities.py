@@ -22,21 +22,26 @@ from ._fields import FieldLayout
 __all__ = ["FieldNonlinearity", "ELU", "ReLU"]
 
 _ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {"elu": F.elu, "relu": F.relu}
+_INPLACE: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {"elu": F.elu_, "relu": F.relu_}
 
 
 class FieldNonlinearity(nn.Module):
     """Pointwise σ on permutation fields, norm nonlinearity on the others; same field type out.
 
-    Shapes: ``(batch, field_type.size, *spatial) -> same``.
+    Shapes: ``(batch, field_type.size, *spatial) -> same``. ``inplace=True`` overwrites the
+    input, like ``nn.ReLU(inplace=True)``, when every field is a permutation representation
+    (otherwise it is ignored).
     """
 
-    def __init__(self, field_type: FieldType, activation: str = "elu"):
+    def __init__(self, field_type: FieldType, activation: str = "elu", inplace: bool = False):
         super().__init__()
         if activation not in _ACTIVATIONS:
             raise ValueError(f"unknown activation {activation!r}; choose one of {sorted(_ACTIVATIONS)}")
         self.in_type = self.out_type = field_type
         self.activation = activation
         self.layout = FieldLayout(field_type)
+        # in place, as nn.ReLU(inplace=True): only where every channel is pointwise
+        self.inplace = inplace and self.layout.all_pointwise
         self.norm_bias = nn.Parameter(torch.zeros(self.layout.num_norm_fields)) if self.layout.num_norm_fields else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -48,7 +53,7 @@ class FieldNonlinearity(nn.Module):
         sigma = _ACTIVATIONS[self.activation]
         layout = self.layout
         if layout.all_pointwise:
-            return sigma(x)
+            return _INPLACE[self.activation](x) if self.inplace else sigma(x)
         spatial = (1,) * (x.dim() - 2)
         n1 = len(layout.norm1_channels)
         out = x if layout.all_norm1 else sigma(x)
@@ -76,12 +81,12 @@ class FieldNonlinearity(nn.Module):
 class ELU(FieldNonlinearity):
     """``FieldNonlinearity`` with ELU."""
 
-    def __init__(self, field_type: FieldType):
-        super().__init__(field_type, "elu")
+    def __init__(self, field_type: FieldType, inplace: bool = False):
+        super().__init__(field_type, "elu", inplace)
 
 
 class ReLU(FieldNonlinearity):
     """``FieldNonlinearity`` with ReLU."""
 
-    def __init__(self, field_type: FieldType):
-        super().__init__(field_type, "relu")
+    def __init__(self, field_type: FieldType, inplace: bool = False):
+        super().__init__(field_type, "relu", inplace)

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..atlas import Atlas
-from ..fieldmap import FieldGather, rotated_grid_source, spatial_shape
+from ..fieldmap import FieldGather, spatial_shape
 from ..kernels import kernel_support
 from ..representations import FieldType, trivial
 from ._fields import FieldLayout
@@ -31,12 +31,12 @@ class GaugePool(AtlasModule):
     largest absolute value, with its sign). Average pooling is linear, so it commutes with
     every ρ and treats all fields alike.
 
-    Odd sizes are handled through the atlas: an odd axis is padded by one pixel on each
-    side with transport padding (pixels without a source never win), and the pooling is
-    averaged over the chart symmetries of G, ``mean_g g⁻¹ · pool(g · x)``, so that it stays
-    exactly gauge equivariant. The output lives on ``atlas.coarsened()``
-    (``ceil(H/2) x ceil(W/2)``). Like any stride-2 operation it commutes only with
-    isometries that move pixels by even amounts.
+    Odd sizes are handled through the atlas: along an odd axis the windows are three pixels
+    wide, centred on the even pixels (the chart's symmetries map even pixels to even pixels,
+    so the pooling stays exactly gauge equivariant), and the axis is padded by one pixel on
+    each side with transport padding (pixels without a source never win). The output lives
+    on ``atlas.coarsened()`` (``ceil(H/2) x ceil(W/2)``). Like any stride-2 operation it
+    commutes only with isometries that move pixels by even amounts.
 
     On a vertex grid (``atlas.grid_kind == "vertices"``) the coarse grid is every second
     vertex, counted from each chart's origin (resolution ``r`` to ``r - 1`` of an icosahedral
@@ -69,14 +69,8 @@ class GaugePool(AtlasModule):
         fmap = self.atlas.padding_map(self.halo)
         self.pad = FieldGather(fmap, self.in_type)
         self.register_buffer("missing", torch.from_numpy(~fmap.valid).reshape(spatial_shape(fmap.target_grid)), persistent=False)
-        # spatial symmetries of the padded chart and of the pooled chart, one row per element
-        (_, hp, wp), (ho, wo) = fmap.target_grid, self.out_atlas.chart_shape
-        group = self.atlas.group
-        elements = [g for g in range(group.order) if group.preserves_grid(g, hp, wp)]
-        forward = [rotated_grid_source(group.matrix(g), hp, wp) for g in elements]
-        backward = [rotated_grid_source(group.matrix(group.inv(g)), ho, wo) for g in elements]
-        self.register_buffer("sym_in", torch.from_numpy(np.stack(forward).reshape(len(elements), -1)), persistent=False)
-        self.register_buffer("sym_out", torch.from_numpy(np.stack(backward).reshape(len(elements), -1)), persistent=False)
+        # windows 2 wide along even axes, 3 wide (centred on the even pixels) along odd ones
+        self.window = tuple(3 if halo else 2 for halo in self.halo)
 
     def _bind_vertex_windows(self) -> None:
         """Index buffers: for every coarse vertex, its window's positions in the padded fine grid."""
@@ -115,13 +109,13 @@ class GaugePool(AtlasModule):
         out = out.reshape(batch, channels, *self.out_atlas.shape)
         return out if self.out_cones is None else out.masked_fill(self.out_cones, 0.0)
 
-    def _pool(self, x: torch.Tensor, score: torch.Tensor | None) -> torch.Tensor:
+    def _pool(self, x: torch.Tensor, score: torch.Tensor | None, window=2) -> torch.Tensor:
         """Window-wise argmax of ``score`` with values taken from ``x`` (plain max if no score)."""
         if self.mode == "avg":
-            return F.avg_pool2d(x, 2, 2)
+            return F.avg_pool2d(x, window, 2)
         if score is None:
-            return F.max_pool2d(x, 2, 2)
-        pooled, idx = F.max_pool2d(score, 2, 2, return_indices=True)
+            return F.max_pool2d(x, window, 2)
+        pooled, idx = F.max_pool2d(score, window, 2, return_indices=True)
         return x.flatten(2).gather(2, idx.flatten(2)).view_as(pooled)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -136,18 +130,13 @@ class GaugePool(AtlasModule):
             out = self._pool(x.reshape(batch, channels * n, h, w), score)
         else:
             padded = self.pad(x)
-            # avg: missing pixels count as zeros; max: they never win
-            score = padded if self.mode == "avg" else self.layout.channel_norms(padded).masked_fill(self.missing, float("-inf"))
             hp, wp = h + 2 * self.halo[0], w + 2 * self.halo[1]
-            padded = padded.reshape(batch, channels * n, hp * wp)
-            score = score.reshape(batch, channels * n, hp * wp)
-            ho, wo = self.out_atlas.chart_shape
-            out = 0
-            for fwd, bwd in zip(self.sym_in, self.sym_out):
-                moved = self._pool(padded.index_select(2, fwd).view(batch, channels * n, hp, wp),
-                                   score.index_select(2, fwd).view(batch, channels * n, hp, wp))
-                out = out + moved.flatten(2).index_select(2, bwd)
-            out = (out / len(self.sym_in)).view(batch, channels * n, ho, wo)
+            if self.mode == "avg":  # missing pixels count as zeros
+                score = None
+            else:  # missing pixels never win
+                score = self.layout.channel_norms(padded).masked_fill(self.missing, float("-inf"))
+                score = score.reshape(batch, channels * n, hp, wp)
+            out = self._pool(padded.reshape(batch, channels * n, hp, wp), score, self.window)
         return out.reshape(batch, channels, *self.out_atlas.shape)
 
     def extra_repr(self) -> str:
