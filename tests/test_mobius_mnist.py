@@ -241,9 +241,12 @@ def test_committed_tables_and_chart_are_generated_from_the_committed_results():
     assert len(records) == len(raw), "every committed run follows the paper's protocol, once per (model, mode, seed)"
     blocks = report.generated_blocks(records)
     repo = report.REPO
-    found = {doc: report.read_blocks((repo / doc).read_text()) for doc in ("docs/results.md", "README.md")}
-    assert set(found["docs/results.md"]) == {"results", "centered-test", "ablations", "provenance"}
-    assert set(found["README.md"]) == {"summary"}
+    expected = {"docs/results.md": {"results", "centered-test", "ablations", "provenance"}, "README.md": {"summary"}}
+    found = {}
+    for doc, names in expected.items():  # other benchmarks keep their own blocks in the same docs
+        present = report.read_blocks((repo / doc).read_text())
+        assert names <= set(present), f"{doc} lacks the generated blocks {sorted(names - set(present))}"
+        found[doc] = {name: present[name] for name in names}
     for doc, doc_blocks in found.items():
         for name, content in doc_blocks.items():
             assert content == blocks[name], f"{doc}: the generated block '{name}' is not what the data gives; {fix}"
