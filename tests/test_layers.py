@@ -8,6 +8,7 @@ import torch.nn.functional as F
 
 from gaugecnn import Atlas, FieldType, bias_basis, dihedral_group, flip_group, kernel_basis, trivial_group
 from gaugecnn.nn import ELU, FieldBatchNorm, FieldNonlinearity, GaugeConv, GaugePool, GlobalPool, GroupPool, ReLU
+from gaugecnn.testing import assert_gauge_equivariant
 from manifolds import MobiusStrip
 
 pytestmark = pytest.mark.usefixtures("single_thread")
@@ -67,10 +68,16 @@ def test_gauge_conv_bias_is_invariant():
     assert b[0] == 0 and b[1] == b[2] != 0 and b[3] != 0
 
 
-def test_group_pool_values_per_field():
+@pytest.mark.parametrize("fields", [
+    "1 tangent + 1 trivial + 1 regular + 1 sign + 1 irrep(1,2) + 1 tangent",  # gathered channels
+    "3 regular",  # one consecutive run: a view
+    "2 regular + 2 sign",  # consecutive runs, cat
+    "1 sign + 2 regular + 1 trivial",  # reordered
+])
+def test_group_pool_values_per_field(fields):
     torch.manual_seed(3)
     G = dihedral_group(4)
-    t = FieldType(G, "1 tangent + 1 trivial + 1 regular + 1 sign + 1 irrep(1,2) + 1 tangent")
+    t = FieldType(G, fields)
     x = torch.randn(2, t.size, 3, 4, dtype=F64)
     y = GroupPool(t)(x)
     assert y.shape == (2, len(t), 3, 4)
@@ -115,6 +122,18 @@ def test_gauge_pool_odd_chart_of_constant_field_is_constant():
     t = FieldType(m.group, "1 trivial + 1 regular")
     out = GaugePool(m, t)(torch.full((1, 3, 5, 7), 0.5, dtype=F64))
     torch.testing.assert_close(out, torch.full((1, 3, 3, 4), 0.5, dtype=F64), rtol=0, atol=1e-15)
+
+
+@pytest.mark.parametrize("types", ["1 tangent", "1 irrep(2)"])
+def test_gauge_pool_window_holding_one_point_twice_is_equivariant(types):
+    """A chart whose bottom edge is glued to its right edge: the corner window of a 3 x 3 chart
+    holds a pixel and, in its halo, the same pixel seen across the gluing (equal norm, other
+    frame). Breaking that tie by position depends on the gauge; averaging the maximisers does not."""
+    D4 = dihedral_group(4)
+    atlas = Atlas(D4, (3, 3), 1, [(0, "bottom", 0, "right", False)])
+    pool = GaugePool(atlas, FieldType(D4, types))
+    for g in range(D4.order):
+        assert_gauge_equivariant(pool, atlas, gauges=[[g]])
 
 
 @pytest.mark.parametrize("reduce", ["max", "mean"])
@@ -218,3 +237,11 @@ def test_inplace_nonlinearity_overwrites_pointwise_fields_only():
     assert not signed.inplace
     z = torch.randn(2, 3, 3, 3)
     assert signed(z).data_ptr() != z.data_ptr()
+    # a view (batch norm's output is one) is left alone: in place, its backward would copy the base
+    base = torch.randn(2, 2, 18)
+    view = base.view(2, 4, 3, 3)
+    out = relu(view)
+    assert out.data_ptr() != base.data_ptr() and (base < 0).any()
+    torch.testing.assert_close(out, view.clamp_min(0))
+    with torch.no_grad():  # nothing recorded: in place after all
+        assert relu(view).data_ptr() == base.data_ptr() and (base >= 0).all()

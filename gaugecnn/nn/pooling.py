@@ -17,6 +17,18 @@ from .padding import AtlasModule, check_field, check_group
 __all__ = ["GaugePool", "GroupPool", "GlobalPool"]
 
 
+def mean_of_maxima(values: torch.Tensor, score: torch.Tensor, dim: int) -> torch.Tensor:
+    """The mean of ``values`` over the positions where ``score`` reaches its maximum along ``dim``.
+
+    Max pooling by norm must not break ties by position: where a window holds one point twice
+    (a halo pixel whose source is in the same window, reached along a path with holonomy), the
+    two copies have equal norms but differ by a transport, and "the first one" depends on the
+    gauge. Averaging every maximiser is a function of the window as a set, hence equivariant.
+    """
+    winners = score == score.amax(dim, keepdim=True)
+    return (values * winners).sum(dim) / winners.sum(dim)
+
+
 def coarse_offset(atlas: Atlas, chart) -> tuple[int, int]:
     """Row and column of a chart's first coarse vertex on a vertex grid: counted from its origin corner."""
     origin = atlas.origins[chart]
@@ -105,18 +117,28 @@ class GaugePool(AtlasModule):
             out = (values * usable).sum(2) / usable.sum(0).clamp_min(1.0)
         else:
             score = self.layout.channel_norms(values).masked_fill(self.window_missing, float("-inf"))
-            out = values.gather(2, score.argmax(2, keepdim=True)).squeeze(2)
+            out = mean_of_maxima(values, score, 2)
         out = out.reshape(batch, channels, *self.out_atlas.shape)
         return out if self.out_cones is None else out.masked_fill(self.out_cones, 0.0)
 
     def _pool(self, x: torch.Tensor, score: torch.Tensor | None, window=2) -> torch.Tensor:
-        """Window-wise argmax of ``score`` with values taken from ``x`` (plain max if no score)."""
+        """Window-wise argmax of ``score`` with values taken from ``x`` (plain max if no score).
+
+        Without a halo every window holds distinct pixels, and a tie is between equal norms of
+        different points, broken by position as any max pooling does. With a halo a window may
+        hold one point twice (see :func:`mean_of_maxima`), so there the maximisers are averaged.
+        """
         if self.mode == "avg":
             return F.avg_pool2d(x, window, 2)
         if score is None:
             return F.max_pool2d(x, window, 2)
-        pooled, idx = F.max_pool2d(score, window, 2, return_indices=True)
-        return x.flatten(2).gather(2, idx.flatten(2)).view_as(pooled)
+        if window == 2 or self.layout.all_pointwise:  # equal values are interchangeable
+            pooled, idx = F.max_pool2d(score, window, 2, return_indices=True)
+            return x.flatten(2).gather(2, idx.flatten(2)).view_as(pooled)
+        (batch, channels, h, w), k = x.shape, window[0] * window[1]
+        ho, wo = (h - window[0]) // 2 + 1, (w - window[1]) // 2 + 1
+        windows = [t.unfold(2, window[0], 2).unfold(3, window[1], 2) for t in (x, score)]  # (b, c, ho, wo, kh, kw)
+        return mean_of_maxima(*(t.reshape(batch, channels, ho, wo, k) for t in windows), -1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_field(x, self.in_type, self.atlas.shape, "GaugePool")
@@ -165,19 +187,27 @@ class GroupPool(nn.Module):
                     name = f"{kind}_{d}"
                     channels = [list(range(field_type.slices[i].start, field_type.slices[i].stop)) for i in group]
                     self.register_buffer(f"channels_{name}", torch.tensor(channels, dtype=torch.long), persistent=False)
-                    self._by_dim.append((kind, name, group))
-        grouped = [i for _, _, group in self._by_dim for i in group]
+                    flat = np.ravel(channels)
+                    # channels in one consecutive run: a view (narrow) instead of a gathered copy
+                    start = int(flat[0]) if np.array_equal(flat, np.arange(flat[0], flat[0] + len(flat))) else None
+                    self._by_dim.append((kind, name, group, start))
+        grouped = [i for *_, group, _ in self._by_dim for i in group]
         self.register_buffer("order", torch.from_numpy(np.argsort(grouped)), persistent=False)
+        self._in_order = bool(np.array_equal(grouped, np.arange(len(grouped))))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() < 2 or x.shape[1] != self.in_type.size:
             raise ValueError(f"GroupPool expects (batch, {self.in_type.size}, ...) for '{self.in_type}', got {tuple(x.shape)}")
         parts = []
-        for kind, name, _ in self._by_dim:
+        for kind, name, _, start in self._by_dim:
             idx = getattr(self, f"channels_{name}")
-            v = x.index_select(1, idx.reshape(-1)).unflatten(1, idx.shape)  # (B, F, d, ...)
+            if start is None:
+                v = x.index_select(1, idx.reshape(-1)).unflatten(1, idx.shape)  # (B, F, d, ...)
+            else:
+                v = x.narrow(1, start, idx.numel()).unflatten(1, idx.shape)
             parts.append(v.amax(2) if kind == "max" else torch.linalg.vector_norm(v, dim=2))
-        return torch.cat(parts, 1).index_select(1, self.order)
+        out = parts[0] if len(parts) == 1 else torch.cat(parts, 1)
+        return out if self._in_order else out.index_select(1, self.order)
 
 
 class GlobalPool(nn.Module):
