@@ -31,7 +31,7 @@ from gaugecnn import FieldType
 from gaugecnn import nn as gnn
 from manifolds import MobiusStrip
 
-from ._docs import replace_blocks
+from ._docs import read_blocks, replace_blocks
 from ._files import atomic_write_text
 from .mobius_mnist.models import MODELS, build_model
 
@@ -232,6 +232,8 @@ def markdown(results: dict) -> str:
 RESULTS = Path(__file__).resolve().parent / "results"
 DOC = Path(__file__).resolve().parents[1] / "docs" / "performance.md"
 COMMAND = "python -m benchmarks.speed --table FILES --update-docs"
+COMMITTED = tuple(RESULTS / name for name in ("speed_models.json", "speed_models_before.json", "speed_peers.json"))
+PEER_BATCHES = {"mid": [16, 64, 128], "intro": [16, 128]}  # per network: the batch sizes timed against the peers
 STEPS_PER_EPOCH = 12000 // 128  # the Möbius MNIST protocol: 93 steps of batch 128
 
 
@@ -331,6 +333,10 @@ def main(argv: list[str] | None = None) -> int:
         blocks = performance_blocks(*_load_tables(args.table))
         print("\n\n".join(blocks.values()))
         if args.update_docs:
+            missing = set(blocks) - set(read_blocks(DOC.read_text()))
+            if missing:
+                raise SystemExit(f"{DOC} has no markers for the blocks {sorted(missing)}: add "
+                                 "'<!-- begin generated: NAME (...) -->' and '<!-- end generated: NAME -->' lines")
             atomic_write_text(DOC, replace_blocks(DOC.read_text(), blocks, COMMAND))
             print(f"updated {DOC}")
         return 0
@@ -356,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
         info = {"device": torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({platform.machine()})",
                 "threads": torch.get_num_threads(), "rounds": args.rounds, "torch": torch.__version__,
                 "versions": {"gaugecnn": gaugecnn.__version__, **versions}}
-        batches = {"mid": [8 if args.quick else args.batch_size], "intro": [8 if args.quick else 16]}
+        batches = {"mid": [8], "intro": [8]} if args.quick else PEER_BATCHES
         results = {"info": info, **bench_peers(batches, args.rounds, args.warmup, device, _time)}
         args.out.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(args.out, json.dumps(results, indent=1))

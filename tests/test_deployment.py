@@ -68,6 +68,50 @@ def test_export_gives_identical_outputs_and_runs_without_gaugecnn(tmp_path):
         assert torch.equal(torch.load(tmp_path / "y.pt"), net(x))
 
 
+def _trained_norms(net: nn.Module) -> None:
+    """Give every batch norm running statistics and affine parameters away from their defaults."""
+    g = torch.Generator().manual_seed(5)
+    with torch.no_grad():
+        for m in net.modules():
+            if isinstance(m, gnn.FieldBatchNorm):
+                m.running_mean.uniform_(-1, 1, generator=g)
+                m.running_var.uniform_(0.5, 2, generator=g)
+                m.weight.uniform_(0.5, 2, generator=g)
+                if m.bias is not None:
+                    m.bias.uniform_(-1, 1, generator=g)
+
+
+@pytest.mark.parametrize("memory_format", [torch.contiguous_format, torch.channels_last])
+def test_export_folds_batch_norm_into_the_convolution_before_it(memory_format):
+    strip = MobiusStrip(8, 8)
+    net = mobius_net(strip).double()
+    _trained_norms(net)
+    net.eval()
+    frozen = gnn.export(net, memory_format=memory_format)
+    assert not any(isinstance(m, gnn.FieldBatchNorm) for m in frozen.modules())
+    x = torch.randn(3, 1, 8, 8, dtype=torch.float64)
+    with torch.no_grad():
+        torch.testing.assert_close(frozen(x), net(x), rtol=0, atol=1e-12)
+    assert frozen[3].weight.is_contiguous(memory_format=memory_format)
+
+
+def test_export_keeps_batch_norm_after_a_convolution_with_blind_pixels():
+    # on an atlas with cone points the convolution zeroes blind pixels, which the norm's shift moves
+    from manifolds import IcoSphere
+
+    atlas = IcoSphere(2)
+    g = atlas.group
+    t = FieldType(g, "2 regular")
+    net = nn.Sequential(gnn.GaugeConv(atlas, FieldType(g, "1 trivial"), t, 5), gnn.FieldBatchNorm(t)).double()
+    _trained_norms(net)
+    net.eval()
+    frozen = gnn.export(net)
+    assert isinstance(frozen[1], gnn.FieldBatchNorm)
+    x = torch.randn(2, 1, *atlas.shape, dtype=torch.float64)
+    with torch.no_grad():
+        torch.testing.assert_close(frozen(x), net(x), rtol=0, atol=1e-12)
+
+
 @pytest.mark.parametrize("dtype", [torch.bfloat16])
 def test_autocast_on_cpu_stays_within_the_documented_bound(dtype, record_error):
     strip = MobiusStrip(8, 8)

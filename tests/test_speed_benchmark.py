@@ -55,3 +55,34 @@ def test_atlas_build_measures_every_step(tmp_path, capsys):
     assert atlas_build.main(["--resolutions", "1", "--rounds", "1", "--out", str(out)]) == 0
     assert "| 1 | 40 |" in capsys.readouterr().out
     assert set(__import__("json").loads(out.read_text())["results"]["1"]) == {*atlas_build.STEPS, "total"}
+
+
+def test_performance_tables_in_the_docs_are_generated_from_the_committed_data():
+    from benchmarks import speed
+    from benchmarks._docs import read_blocks
+
+    blocks = speed.performance_blocks(*speed._load_tables(list(speed.COMMITTED)))
+    found = read_blocks(speed.DOC.read_text())
+    assert set(blocks) == {"speed-models", "speed-layers", "speed-peers"} <= set(found)
+    for name, content in blocks.items():
+        assert found[name] == content, (
+            f"docs/performance.md: block {name} is not what the data gives; regenerate: "
+            "python -m benchmarks.speed --table " + " ".join(f"benchmarks/results/{p.name}" for p in speed.COMMITTED)
+            + " --update-docs")
+
+
+def test_peers_quick_run_times_gaugecnn_and_every_installed_peer(tmp_path, capsys):
+    from benchmarks.peers import available_peers
+
+    out = tmp_path / "peers.json"
+    assert main(["--peers", "--quick", "--threads", "1", "--out", str(out)]) == 0
+    results = json.loads(out.read_text())
+    assert results["libraries"] == ["gaugecnn", *available_peers()]
+    assert set(results["runs"]) == {f"{net} {group} batch 8" for net in ("mid", "intro") for group in ("C4", "D4")}
+    for entry in results["runs"].values():
+        for lib in results["libraries"]:
+            assert entry[lib]["params"] > 0 and min(entry[lib][f"{k}_ms"] for k in ("train", "eval", "exported")) > 0
+    printed = capsys.readouterr().out
+    assert "| mid C4 batch 8 | gaugecnn |" in printed
+    if not available_peers():
+        assert 'pip install -e ".[peers]"' in printed

@@ -77,14 +77,23 @@ class FieldBatchNorm(nn.Module):
                 self.running_var.lerp_(var.detach(), self.momentum)
         else:
             mean, var = self.running_mean * self.centred, self.running_var
+        scale, shift = self._affine(mean, var)
+        view = (1, -1) + (1,) * (x.dim() - 2)
+        return x * scale.view(view) + shift.view(view)
+
+    def _affine(self, mean: torch.Tensor, var: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-channel ``(scale, shift)`` of the normalization with per-field statistics ``mean``, ``var``."""
         scale = torch.rsqrt(var + self.eps)
         shift = -mean * scale
         if self.weight is not None:
             scale, shift = scale * self.weight, shift * self.weight
         if self.bias is not None:
             shift = shift.masked_scatter(self.centred, shift[self.centred] + self.bias)
-        view = (1, -1) + (1,) * (x.dim() - 2)
-        return x * scale[self.field_of_channel].view(view) + shift[self.field_of_channel].view(view)
+        return scale[self.field_of_channel], shift[self.field_of_channel]
+
+    def eval_affine(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Eval mode as a per-channel affine map ``x · scale + shift``: what ``export`` folds into a convolution."""
+        return self._affine(self.running_mean * self.centred, self.running_var)
 
     def extra_repr(self) -> str:
         return f"'{self.in_type}', eps={self.eps}, momentum={self.momentum}"

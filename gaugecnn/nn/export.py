@@ -2,11 +2,16 @@
 
 ``export(model)`` returns an eval-mode copy in which every ``GaugeConv`` and
 ``ConventionalConv`` is a ``FrozenConv``: one gather with precomputed indices, one
-``conv2d`` with a fixed kernel. Nothing is left that needs gaugecnn's Python at run time
-once the result is traced:
+``conv2d`` with a fixed kernel. A ``FieldBatchNorm`` right after a convolution in an
+``nn.Sequential`` is folded into its kernel and bias (in eval mode it is the per-channel
+affine map ``y · s + t``, so ``conv(x; K, b) · s + t = conv(x; s K, s b + t)``). Nothing is left
+that needs gaugecnn's Python at run time once the result is traced:
 
     exported = export(model)
     program = torch.export.export(exported, (x,))       # or torch.jit.trace(exported, x)
+
+``export(model, memory_format=torch.channels_last)`` runs every frozen convolution on
+channels-last tensors, which CPU convolutions (oneDNN) run faster; the values are the same.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .batchnorm import FieldBatchNorm
 from .conv import ConventionalConv, GaugeConv, _halo
 
 __all__ = ["export", "FrozenConv"]
@@ -25,7 +31,7 @@ __all__ = ["export", "FrozenConv"]
 class FrozenConv(nn.Module):
     """Index padding (along glued axes) plus ``conv2d`` with a fixed kernel: the inference form of a conv on an atlas."""
 
-    def __init__(self, conv: GaugeConv | ConventionalConv):
+    def __init__(self, conv: GaugeConv | ConventionalConv, memory_format: torch.memory_format = torch.contiguous_format):
         super().__init__()
         with torch.no_grad():
             if isinstance(conv, GaugeConv):
@@ -34,33 +40,63 @@ class FrozenConv(nn.Module):
                 weight, bias = conv.weight, conv.bias
         self.pad = copy.deepcopy(conv.pad)
         self.conv_padding = conv.conv_padding
-        self.register_buffer("weight", weight.detach().clone())
+        self.memory_format = memory_format
+        self.register_buffer("weight", weight.detach().clone().contiguous(memory_format=memory_format))
         self.register_buffer("bias", None if bias is None else bias.detach().clone())
         self.register_buffer("cones", None if conv.cones is None else conv.cones.clone(), persistent=False)
         self.register_buffer("blind", None if conv.blind is None else conv.blind.clone(), persistent=False)
         self.charts = conv.atlas.num_charts
 
+    def fold(self, norm: FieldBatchNorm) -> bool:
+        """Absorb ``norm`` (eval mode) applied right after this convolution; False where that would be wrong.
+
+        Not foldable: output pixels masked to zero (cone points, ``blind``), which the
+        normalization's shift would have moved off zero.
+        """
+        if self.blind is not None or norm.in_type.size != self.weight.shape[0]:
+            return False
+        with torch.no_grad():
+            scale, shift = (t.to(self.weight.dtype) for t in norm.eval_affine())
+            self.weight.mul_(scale.view(-1, 1, 1, 1))
+            self.bias = shift.clone() if self.bias is None else self.bias * scale + shift
+        return True
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.cones is not None:
             x = x.masked_fill(self.cones, 0.0)
-        y = F.conv2d(_halo(self.pad, x), self.weight, self.bias, padding=self.conv_padding)
+        padded = _halo(self.pad, x)
+        if self.memory_format is not torch.contiguous_format:
+            padded = padded.contiguous(memory_format=self.memory_format)
+        y = F.conv2d(padded, self.weight, self.bias, padding=self.conv_padding)
         if self.charts > 1:
             y = y.reshape(x.shape[0], self.charts, *y.shape[1:]).transpose(1, 2)
         return y if self.blind is None else y.masked_fill(self.blind, 0.0)
 
 
-def export(module: nn.Module) -> nn.Module:
-    """An eval-mode copy of ``module`` with every atlas convolution frozen (same outputs)."""
+def export(module: nn.Module, memory_format: torch.memory_format = torch.contiguous_format) -> nn.Module:
+    """An eval-mode copy of ``module`` with every atlas convolution frozen (same outputs, up to rounding).
+
+    Args:
+        module: a model or a single convolution.
+        memory_format: ``torch.channels_last`` to run the convolutions on channels-last tensors.
+    """
     if isinstance(module, (GaugeConv, ConventionalConv)):
-        return FrozenConv(module).eval()
+        return FrozenConv(module, memory_format).eval()
     out = copy.deepcopy(module).eval()
-    _freeze_children(out)
+    _freeze_children(out, memory_format)
     return out
 
 
-def _freeze_children(module: nn.Module) -> None:
+def _freeze_children(module: nn.Module, memory_format: torch.memory_format) -> None:
+    previous: FrozenConv | None = None
     for name, child in module.named_children():
         if isinstance(child, (GaugeConv, ConventionalConv)):
-            setattr(module, name, FrozenConv(child).eval())
+            child = FrozenConv(child, memory_format).eval()
+            setattr(module, name, child)
+        elif isinstance(module, nn.Sequential) and isinstance(child, FieldBatchNorm) and previous is not None:
+            if previous.fold(child):
+                child = nn.Identity()
+                setattr(module, name, child)
         else:
-            _freeze_children(child)
+            _freeze_children(child, memory_format)
+        previous = child if isinstance(child, FrozenConv) and isinstance(module, nn.Sequential) else None

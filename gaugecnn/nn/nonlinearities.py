@@ -30,7 +30,9 @@ class FieldNonlinearity(nn.Module):
 
     Shapes: ``(batch, field_type.size, *spatial) -> same``. ``inplace=True`` overwrites the
     input, like ``nn.ReLU(inplace=True)``, when every field is a permutation representation
-    (otherwise it is ignored).
+    (otherwise it is ignored), except on a view of another tensor while autograd records:
+    it would rewrite the base tensor's history, whose backward copies more than the in-place
+    op saves (``FieldBatchNorm``'s output is such a view).
     """
 
     def __init__(self, field_type: FieldType, activation: str = "elu", inplace: bool = False):
@@ -53,7 +55,8 @@ class FieldNonlinearity(nn.Module):
         sigma = _ACTIVATIONS[self.activation]
         layout = self.layout
         if layout.all_pointwise:
-            return _INPLACE[self.activation](x) if self.inplace else sigma(x)
+            in_place = self.inplace and (x._base is None or not torch.is_grad_enabled())
+            return _INPLACE[self.activation](x) if in_place else sigma(x)
         spatial = (1,) * (x.dim() - 2)
         n1 = len(layout.norm1_channels)
         out = x if layout.all_norm1 else sigma(x)

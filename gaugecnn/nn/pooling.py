@@ -73,6 +73,7 @@ class GaugePool(AtlasModule):
 
     def _bind(self) -> None:
         self.out_atlas = self.atlas.coarsened()
+        self.repeated_points = False  # whether some window holds one point twice (see mean_of_maxima)
         if self.vertex_grid:
             self._bind_vertex_windows()
             return
@@ -83,6 +84,9 @@ class GaugePool(AtlasModule):
         self.register_buffer("missing", torch.from_numpy(~fmap.valid).reshape(spatial_shape(fmap.target_grid)), persistent=False)
         # windows 2 wide along even axes, 3 wide (centred on the even pixels) along odd ones
         self.window = tuple(3 if halo else 2 for halo in self.halo)
+        windows = np.lib.stride_tricks.sliding_window_view(fmap.source, self.window, axis=(1, 2))[:, ::2, ::2]
+        sources = np.sort(windows.reshape(-1, self.window[0] * self.window[1]), axis=1)
+        self.repeated_points = bool(((sources[:, 1:] == sources[:, :-1]) & (sources[:, 1:] >= 0)).any())
 
     def _bind_vertex_windows(self) -> None:
         """Index buffers: for every coarse vertex, its window's positions in the padded fine grid."""
@@ -124,15 +128,15 @@ class GaugePool(AtlasModule):
     def _pool(self, x: torch.Tensor, score: torch.Tensor | None, window=2) -> torch.Tensor:
         """Window-wise argmax of ``score`` with values taken from ``x`` (plain max if no score).
 
-        Without a halo every window holds distinct pixels, and a tie is between equal norms of
-        different points, broken by position as any max pooling does. With a halo a window may
-        hold one point twice (see :func:`mean_of_maxima`), so there the maximisers are averaged.
+        A tie between different points is broken by position, as any max pooling does. Where
+        the halo puts one point twice into a window (``repeated_points``, known from the
+        padding map; see :func:`mean_of_maxima`), the maximisers are averaged instead.
         """
         if self.mode == "avg":
             return F.avg_pool2d(x, window, 2)
         if score is None:
             return F.max_pool2d(x, window, 2)
-        if window == 2 or self.layout.all_pointwise:  # equal values are interchangeable
+        if not self.repeated_points or self.layout.all_pointwise:  # equal values are interchangeable
             pooled, idx = F.max_pool2d(score, window, 2, return_indices=True)
             return x.flatten(2).gather(2, idx.flatten(2)).view_as(pooled)
         (batch, channels, h, w), k = x.shape, window[0] * window[1]
