@@ -586,6 +586,26 @@ class Atlas:
         origins = {c: names[o] for c, o in self.origins.items()} if self.grid_kind == "vertices" else None
         return Atlas(self.group, chart_shape, self.charts, self.gluings, self.grid_kind, origins)
 
+    def restricted(self, subgroup: StructureGroup) -> "Atlas":
+        """The same charts and gluings over a subgroup H of the structure group.
+
+        Possible only when every transition element lies in H: a plane or a cube sphere
+        restricts from D4 to C4, a Möbius strip cannot drop its flip. Refused otherwise,
+        naming a gluing whose transition is not in H.
+        """
+        inclusion = set(self.group.inclusion(subgroup).tolist())
+        for gl in self.gluings:
+            t = self.transition(gl)
+            if t not in inclusion:
+                raise ValueError(
+                    f"cannot restrict this atlas from {self.group.name} to {subgroup.name}: gluing {gl} has the "
+                    f"transition {self.group.describe(t)}, which is not in {subgroup.name}; keep a group that "
+                    "contains every transition (on a non-orientable atlas, one with reflections)"
+                )
+        names = {v: k for k, v in CORNERS.items()}
+        origins = {c: names[o] for c, o in self.origins.items()} if self.grid_kind == "vertices" else None
+        return Atlas(subgroup, self.chart_shape, self.charts, self.gluings, self.grid_kind, origins)
+
     def coarsened(self) -> "Atlas":
         """The same atlas at half resolution: the grid after stride-2 pooling.
 

@@ -139,6 +139,23 @@ class StructureGroup:
         """Words for an element, for error messages: 'identity', 'rotation by 90 degrees', ..."""
         return describe_matrix(self.matrices[g], self.lattice)
 
+    def inclusion(self, subgroup: "StructureGroup") -> np.ndarray:
+        """``ι[h]``: the index in this group of each element ``h`` of ``subgroup``.
+
+        A subgroup acts on the same lattice and each of its matrices is one of ours (C4 in
+        D4, flip in D4, C3 in D6, ...); anything else is refused.
+        """
+        if subgroup.lattice != self.lattice:
+            raise ValueError(
+                f"{subgroup.name} acts on the {subgroup.lattice.name} lattice and {self.name} on the "
+                f"{self.lattice.name} lattice; a subgroup must act on the same lattice"
+            )
+        index = [self.element(m) for m in subgroup.matrices]
+        outside = [subgroup.describe(h) for h, g in enumerate(index) if g is None]
+        if outside:
+            raise ValueError(f"{subgroup.name} is not a subgroup of {self.name}: {self.name} has no {', no '.join(outside)}")
+        return np.array(index, dtype=np.int64)
+
     # -- identity and printing --------------------------------------------------------
     def __eq__(self, other) -> bool:
         return (isinstance(other, StructureGroup) and self.lattice == other.lattice

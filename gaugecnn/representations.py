@@ -24,6 +24,7 @@ __all__ = [
     "irrep",
     "irreps",
     "direct_sum",
+    "restrict",
 ]
 
 _ATOL = 1e-9
@@ -188,6 +189,33 @@ def direct_sum(*reps: Representation, name: str | None = None) -> Representation
     return Representation(group, name or "(" + "+".join(r.name for r in reps) + ")", mats)
 
 
+def restrict(rep: Representation, subgroup: StructureGroup) -> tuple[list[Representation], np.ndarray]:
+    """``rep`` read as fields of ``subgroup`` H ⊂ G: the H-representations and the channel order.
+
+    Returns ``(reps, order)``: channel ``c`` of the restricted fields is channel ``order[c]``
+    of ``rep``. The matrices are ``ρ(ι(h))``; where they equal one of H's named
+    representations that name is used (sign of D4 on C4 is trivial, the tangent stays the
+    tangent). The regular representation of G splits into ``|G|/|H|`` regular fields of H,
+    one per right coset ``H r``: channel ``ι(h) r`` of G becomes channel ``h`` of field ``r``.
+    Anything else keeps its restricted matrices under the name ``ρ|H``.
+    """
+    group = rep.group
+    inclusion = group.inclusion(subgroup)
+    if rep == regular(group):
+        cosets, seen = [], set()
+        for r in range(group.order):
+            if r not in seen:
+                coset = [group.mul(int(g), r) for g in inclusion]  # channel of G for each h: ι(h) r
+                cosets.append(coset)
+                seen.update(coset)
+        return [regular(subgroup)] * len(cosets), np.array([c for coset in cosets for c in coset], dtype=np.int64)
+    matrices = rep.matrices[inclusion]
+    named = [trivial(subgroup), sign(subgroup), tangent(subgroup), regular(subgroup), *irreps(subgroup)]
+    same = next((r for r in named if r.dim == rep.dim and np.allclose(r.matrices, matrices, atol=_ATOL)), None)
+    restricted = same or Representation(subgroup, f"{rep.name}|{subgroup.name}", matrices)
+    return [restricted], np.arange(rep.dim, dtype=np.int64)
+
+
 _NAMED = {"trivial": trivial, "sign": sign, "regular": regular, "tangent": tangent}
 _IRREP = re.compile(r"irrep\((\d+)(?:,(\d+))?\)$")
 
@@ -267,6 +295,22 @@ class FieldType:
     def matrices(self) -> np.ndarray:
         """``(order, size, size)``: ``matrix(g)`` for every element."""
         return np.stack([self.matrix(g) for g in range(self.group.order)])
+
+    def restrict(self, subgroup: StructureGroup) -> tuple["FieldType", np.ndarray]:
+        """The same channels read as fields of ``subgroup`` (see :func:`restrict`), and the channel order.
+
+        >>> from gaugecnn.groups import cyclic_group, dihedral_group
+        >>> t, order = FieldType(dihedral_group(4), "1 sign + 1 regular").restrict(cyclic_group(4))
+        >>> str(t), order.tolist()
+        ('1 trivial + 2 regular', [0, 1, 2, 4, 7, 3, 6, 8, 5])
+        """
+        reps, order, start = [], [], 0
+        for rep in self.reps:
+            parts, channels = restrict(rep, subgroup)
+            reps += parts
+            order.append(channels + start)
+            start += rep.dim
+        return FieldType(subgroup, reps), np.concatenate(order)
 
     def __add__(self, other: "FieldType") -> "FieldType":
         if not isinstance(other, FieldType) or other.group != self.group:

@@ -28,9 +28,29 @@ from .isometry import Isometry
 from .nn.padding import AtlasModule
 from .representations import FieldType
 
-__all__ = ["assert_gauge_equivariant", "assert_isometry_equivariant", "tolerance", "relative_error"]
+__all__ = ["assert_gauge_equivariant", "assert_isometry_equivariant", "tolerance", "relative_error", "SeededTraining"]
 
 _TOLERANCE = {torch.float64: 1e-10, torch.float32: 1e-4, torch.bfloat16: 5e-2, torch.float16: 1e-2}
+
+
+class SeededTraining(nn.Module):
+    """``module`` in training mode with the random generator reset to ``seed`` before every call.
+
+    The checks run modules in eval mode; wrap a stochastic layer (dropout) in this to check
+    that each of its random draws is equivariant: both calls of a check then draw the same mask.
+    """
+
+    def __init__(self, module: nn.Module, seed: int = 0):
+        super().__init__()
+        self.module, self.seed = module, seed
+        self.in_type = getattr(module, "in_type", None)
+        self.out_type = getattr(module, "out_type", None)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.module.train()
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed)
+            return self.module(x)
 
 
 def tolerance(dtype: torch.dtype) -> float:

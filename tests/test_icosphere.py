@@ -19,7 +19,7 @@ from torch import nn
 
 from gaugecnn import FieldType, cyclic_group, dihedral_group, irreps
 from gaugecnn import nn as gnn
-from gaugecnn.testing import assert_gauge_equivariant, assert_isometry_equivariant
+from gaugecnn.testing import SeededTraining, assert_gauge_equivariant, assert_isometry_equivariant
 from manifolds import IcoSphere
 from manifolds.icosphere import _positions
 
@@ -161,6 +161,8 @@ def layers(atlas, t: FieldType) -> dict[str, nn.Module]:
         "grouppool": gnn.GroupPool(t),
         "upsample": gnn.GaugeUpsample(atlas, t),
         "convtranspose": gnn.GaugeConvTranspose(atlas, t, other, 3),
+        "gated": gnn.GatedNonlinearity(t),
+        "dropout": SeededTraining(gnn.FieldDropout(t, 0.5)),
     }
 
 
@@ -175,8 +177,9 @@ def test_every_layer_is_equivariant(group, type_index, record_error):
     for name, layer in layers(atlas, t).items():
         in_atlas = getattr(layer, "in_atlas", atlas)
         out_type = getattr(layer, "out_type", None)
-        record_error(assert_gauge_equivariant(layer, in_atlas, t, out_type))
-        record_error(assert_isometry_equivariant(layer, in_atlas, isos, t, out_type))
+        in_type = getattr(layer, "in_type", None) or t
+        record_error(assert_gauge_equivariant(layer, in_atlas, in_type, out_type))
+        record_error(assert_isometry_equivariant(layer, in_atlas, isos, in_type, out_type))
 
 
 @pytest.mark.parametrize("group", ["C6", "D6"])

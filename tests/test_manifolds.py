@@ -16,7 +16,7 @@ from torch import nn
 
 from gaugecnn import FieldType, cyclic_group, dihedral_group, flip_group, regular, trivial
 from gaugecnn import nn as gnn
-from gaugecnn.testing import assert_gauge_equivariant, assert_isometry_equivariant
+from gaugecnn.testing import SeededTraining, assert_gauge_equivariant, assert_isometry_equivariant
 from manifolds import CubeSphere, Cylinder, IcoSphere, KleinBottle, MobiusStrip, Plane, Torus
 
 MANIFOLDS = {
@@ -94,6 +94,8 @@ def layers(atlas, t: FieldType):
         # from atlas.coarsened() back to atlas
         "upsample": gnn.GaugeUpsample(atlas, t),
         "convtranspose": gnn.GaugeConvTranspose(atlas, t, FieldType(t.group, "1 regular + 1 trivial"), 3),
+        "gated": gnn.GatedNonlinearity(t),  # reads t followed by its gates
+        "dropout": SeededTraining(gnn.FieldDropout(t, 0.5)),  # one random draw, the same in both calls
     }
 
 
@@ -123,7 +125,8 @@ def test_every_layer_on_every_manifold(name, type_index, record_error):
         if layer_name == "pad":  # the halo is a field on the padded grid: check the gauge part only
             continue
         in_atlas = getattr(layer, "in_atlas", atlas)  # upsampling reads the coarse grid
-        err = assert_gauge_equivariant(layer, in_atlas, t, out_type)
+        in_type = getattr(layer, "in_type", None) or t
+        err = assert_gauge_equivariant(layer, in_atlas, in_type, out_type)
         record_error(err)
         resampling = layer_name in ("maxpool", "avgpool", "upsample", "convtranspose")
         if resampling:
@@ -132,7 +135,7 @@ def test_every_layer_on_every_manifold(name, type_index, record_error):
             checked = pixel_isometries(isometries, atlas.coarsened())
         else:
             checked = isometries
-        err = assert_isometry_equivariant(layer, in_atlas, checked, t, out_type)
+        err = assert_isometry_equivariant(layer, in_atlas, checked, in_type, out_type)
         record_error(err)
 
 

@@ -2,10 +2,13 @@
 
 from .batchnorm import FieldBatchNorm
 from .conv import ConventionalConv, GaugeConv
+from .dropout import FieldDropout
 from .export import FrozenConv, export
+from .gated import GatedNonlinearity
 from .nonlinearities import ELU, FieldNonlinearity, ReLU
 from .padding import AtlasModule, TransportPad
 from .pooling import GaugePool, GlobalPool, GroupPool
+from .restriction import Restrict
 from .upsampling import GaugeConvTranspose, GaugeUpsample
 
 __all__ = [
@@ -13,15 +16,18 @@ __all__ = [
     "ConventionalConv",
     "ELU",
     "FieldBatchNorm",
+    "FieldDropout",
     "FieldNonlinearity",
     "FrozenConv",
     "GaugeConv",
     "GaugeConvTranspose",
     "GaugePool",
     "GaugeUpsample",
+    "GatedNonlinearity",
     "GlobalPool",
     "GroupPool",
     "ReLU",
+    "Restrict",
     "TransportPad",
     "export",
 ]

@@ -1,0 +1,66 @@
+"""Gated nonlinearities: each non-permutation field scaled by the sigmoid of its own scalar gate.
+
+For a field ``v`` of an orthogonal representation ρ and a gate ``s`` of the trivial one,
+
+    v ↦ sigmoid(s) · v
+
+commutes with ρ(g) because the factor is a gauge-invariant scalar (Weiler et al. 2018,
+"3D Steerable CNNs"; escnn's ``GatedNonLinearity1``, e3nn's ``Gate``). Unlike the norm
+nonlinearity it takes no square root, so its gradient is finite everywhere, zero vectors
+included. Permutation fields (trivial, regular) need no gate: a pointwise σ commutes with ρ.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..representations import FieldType
+from .nonlinearities import _ACTIVATIONS
+
+__all__ = ["GatedNonlinearity"]
+
+
+class GatedNonlinearity(nn.Module):
+    """Pointwise σ on permutation fields, ``sigmoid(gate) · v`` on the others.
+
+    ``in_type`` is ``field_type`` followed by one trivial (gate) field per non-permutation
+    field of ``field_type``, in their order; ``out_type`` is ``field_type``. A convolution
+    in front produces the gates: ``GaugeConv(atlas, t_in, gated.in_type, k)``.
+
+    Shapes: ``(batch, in_type.size, *spatial) -> (batch, field_type.size, *spatial)``.
+    """
+
+    def __init__(self, field_type: FieldType, activation: str = "elu"):
+        super().__init__()
+        if activation not in _ACTIVATIONS:
+            raise ValueError(f"unknown activation {activation!r}; choose one of {sorted(_ACTIVATIONS)}")
+        gated = [s for r, s in zip(field_type.reps, field_type.slices) if not r.is_permutation]
+        self.activation = activation
+        self.out_type = field_type
+        self.num_gates = len(gated)
+        self.in_type = field_type + FieldType(field_type.group, f"{len(gated)} trivial") if gated else field_type
+        # channel -> index of its gate (among the gates), or -1 for pointwise channels
+        gate_of = torch.full((field_type.size,), -1, dtype=torch.long)
+        for i, s in enumerate(gated):
+            gate_of[s] = i
+        self.register_buffer("gated_mask", gate_of >= 0, persistent=False)
+        self.register_buffer("gate_index", gate_of.clamp_min(0), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() < 2 or x.shape[1] != self.in_type.size:
+            raise ValueError(
+                f"GatedNonlinearity expects (batch, {self.in_type.size}, ...): the {self.out_type.size} channels of "
+                f"'{self.out_type}' followed by {self.num_gates} gates, got {tuple(x.shape)}"
+            )
+        size = self.out_type.size
+        fields = x[:, :size]
+        pointwise = _ACTIVATIONS[self.activation](fields)
+        if not self.num_gates:
+            return pointwise
+        gates = torch.sigmoid(x[:, size:]).index_select(1, self.gate_index)  # one gate per channel
+        mask = self.gated_mask.view(1, -1, *([1] * (x.dim() - 2)))
+        return torch.where(mask, fields * gates, pointwise)
+
+    def extra_repr(self) -> str:
+        return f"'{self.out_type}' + {self.num_gates} gates, activation={self.activation}"

@@ -1,0 +1,49 @@
+"""Restriction to a subgroup: the same features read as fields of H ⊂ G, on the atlas over H.
+
+Deeper layers may need less symmetry than the first ones (escnn's introduction suggests
+successively restricting the group, down to mirroring only). A field of G is a field of any
+subgroup H, with ``ρ|H(h) = ρ(ι(h))``; only the channel order changes, so that e.g. the
+regular field of D4 becomes two regular fields of C4 (see ``gaugecnn.restrict``). The
+network after the restriction lives on ``atlas.restricted(H)``, which exists only if every
+transition of the atlas lies in H.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..atlas import Atlas
+from ..groups import StructureGroup
+from ..representations import FieldType
+from .padding import check_group
+
+__all__ = ["Restrict"]
+
+
+class Restrict(nn.Module):
+    """Fields of ``atlas.group`` re-read as fields of ``subgroup``: a fixed channel permutation.
+
+    ``out_type`` is ``field_type.restrict(subgroup)[0]``; ``out_atlas`` is
+    ``atlas.restricted(subgroup)``, the atlas for the layers that follow. Refused, with the
+    gluing named, when some transition of ``atlas`` is not in ``subgroup``.
+
+    Shapes: ``(batch, field_type.size, *atlas.shape) -> same``.
+    """
+
+    def __init__(self, atlas: Atlas, field_type: FieldType, subgroup: StructureGroup):
+        super().__init__()
+        check_group(field_type, atlas, "field_type")
+        self.out_atlas = atlas.restricted(subgroup)
+        self.in_type = field_type
+        self.out_type, order = field_type.restrict(subgroup)
+        self.identity = bool((order == range(len(order))).all())
+        self.register_buffer("order", torch.from_numpy(order), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() < 2 or x.shape[1] != self.in_type.size:
+            raise ValueError(f"Restrict expects (batch, {self.in_type.size}, ...) for '{self.in_type}', got {tuple(x.shape)}")
+        return x if self.identity else x.index_select(1, self.order)
+
+    def extra_repr(self) -> str:
+        return f"'{self.in_type}' -> '{self.out_type}'"
