@@ -10,7 +10,7 @@ from .atlas import Atlas, Gluing
 from .fieldmap import FieldMap
 from .groups import StructureGroup, cyclic_group, dihedral_group, flip_group, trivial_group
 from .isometry import ChartRotation, Isometry, RigidMotion, Translation
-from .kernels import bias_basis, kernel_basis, kernel_support
+from .kernels import bias_basis, kernel_basis, kernel_support, ring_functions
 from .lattices import Lattice, hexagonal_lattice, square_lattice
 from .representations import (
     FieldType,
@@ -51,6 +51,7 @@ __all__ = [
     "kernel_support",
     "regular",
     "restrict",
+    "ring_functions",
     "sign",
     "square_lattice",
     "tangent",

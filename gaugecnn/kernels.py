@@ -24,7 +24,7 @@ import numpy as np
 
 from .representations import Representation
 
-__all__ = ["kernel_basis", "bias_basis", "invariant_subspace", "kernel_support"]
+__all__ = ["kernel_basis", "bias_basis", "invariant_subspace", "kernel_support", "ring_functions"]
 
 
 def _canonical_signs(basis: np.ndarray) -> np.ndarray:
@@ -111,9 +111,66 @@ def kernel_support(group, kernel_size: int) -> np.ndarray:
     return (np.abs(images) <= r).all(axis=(0, 2)).reshape(k, k)
 
 
+BASES = ("lattice", "bandlimited")
+
+
+def ring_functions(group, kernel_size: int) -> np.ndarray:
+    """``(n, k, k)``: the band-limited scalar functions of ``basis="bandlimited"``, on the support.
+
+    Rings at radii ``R = 0, 1, ..., k // 2`` (Cartesian, in pixel steps) with Gaussian
+    profiles ``exp(-(|x| - R)² / 2σ²)``, ``σ = 0.6`` (``0.4`` on the outermost ring, a point at
+    ``R = 0``), times ``cos nθ`` and ``sin nθ`` for ``n`` up to the ring's cutoff: 0 at the
+    centre, ``min(2R, 2)`` on the outermost ring, ``2R - (R + 1) mod 2`` in between.
+    This is the band limit of escnn's default kernel bases.
+    """
+    k = _check_kernel_size(kernel_size)
+    r_max = k // 2
+    support = kernel_support(group, k)
+    offsets = np.stack(np.meshgrid(np.arange(-r_max, r_max + 1), np.arange(-r_max, r_max + 1), indexing="ij"), -1)
+    points = group.lattice.point(offsets)  # (k, k, 2) Cartesian (y, x)
+    radius, theta = np.linalg.norm(points, axis=-1), np.arctan2(points[..., 0], points[..., 1])
+    functions = []
+    for ring in range(r_max + 1):
+        sigma = 0.005 if ring == 0 else 0.4 if ring == r_max else 0.6
+        cutoff = 0 if ring == 0 else min(2 * ring, 2) if ring == r_max else 2 * ring - (ring + 1) % 2
+        profile = np.exp(-((radius - ring) ** 2) / (2 * sigma**2)) * support
+        functions.append(profile)
+        for n in range(1, cutoff + 1):
+            functions += [profile * np.cos(n * theta), profile * np.sin(n * theta)]
+    return np.stack(functions)
+
+
+def _bandlimited(complete: np.ndarray, functions: np.ndarray) -> np.ndarray:
+    """The steerable kernels (rows of ``complete``) whose every entry lies in the span of ``functions``.
+
+    With ``Q_V`` an orthonormal basis of the steerable kernels and ``P`` the projector onto the
+    span of ``functions`` (applied entry by entry), the intersection is spanned by the
+    eigenvectors of ``Q_V P Q_Vᵀ`` of eigenvalue 1. Each is a combination of steerable kernels,
+    so the constraint holds exactly (up to rounding).
+    """
+    n_v, shape = len(complete), complete.shape[1:]
+    if n_v == 0:
+        return complete
+    pixels = functions.reshape(len(functions), -1)
+    u, s, _ = np.linalg.svd(pixels.T, full_matrices=False)
+    span = u[:, s > 1e-10 * s[0]]  # (k², n_f) orthonormal
+    _, sv, vt = np.linalg.svd(complete.reshape(n_v, -1), full_matrices=False)
+    q_v = vt[sv > 1e-10 * sv[0]]  # orthonormal rows spanning the steerable kernels
+    entries = q_v.reshape(len(q_v), -1, pixels.shape[1])
+    projected = entries @ span @ span.T
+    gram = np.einsum("aep,bep->ab", entries, projected)
+    values, vectors = np.linalg.eigh((gram + gram.T) / 2)
+    inside = vectors[:, values > 1 - 1e-9].T @ q_v
+    return _canonical_signs(inside).reshape(len(inside), *shape) if len(inside) else np.zeros((0, *shape))
+
+
 @lru_cache(maxsize=None)
-def kernel_basis(rep_in: Representation, rep_out: Representation, kernel_size: int) -> np.ndarray:
+def kernel_basis(rep_in: Representation, rep_out: Representation, kernel_size: int, basis: str = "lattice") -> np.ndarray:
     """All G-steerable kernels, as an array ``(n_basis, d_out, d_in, k, k)``.
+
+    ``basis="lattice"`` (default): the complete basis described here. ``basis="bandlimited"``:
+    the subspace of it whose every entry is a combination of ``ring_functions`` (escnn's
+    band limit), computed as an intersection, so the kernels stay exactly steerable.
 
     Index ``[b, o, i, ky, kx]`` holds ``K_b(dy, dx)[o, i]`` with ``dy = ky - k//2``. The support
     is the largest G-invariant set of offsets in the ``k x k`` array: all of it on the square
@@ -132,8 +189,15 @@ def kernel_basis(rep_in: Representation, rep_out: Representation, kernel_size: i
     19
     """
     k = _check_kernel_size(kernel_size)
+    if basis not in BASES:
+        raise ValueError(f"unknown kernel basis {basis!r}; choose one of {BASES}")
     if rep_in.group != rep_out.group:
         raise ValueError(f"kernel between representations of different groups: {rep_in}, {rep_out}")
+    if basis == "bandlimited":
+        out = _bandlimited(kernel_basis(rep_in, rep_out, k), ring_functions(rep_in.group, k))
+        out = np.where(np.abs(out) < 1e-12, 0.0, out)
+        out.setflags(write=False)
+        return out
     group = rep_in.group
     r = k // 2
     d_out, d_in = rep_out.dim, rep_in.dim

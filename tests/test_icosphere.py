@@ -154,6 +154,7 @@ def layers(atlas, t: FieldType) -> dict[str, nn.Module]:
     return {
         "conv3": gnn.GaugeConv(atlas, t, other, 3),
         "conv5": gnn.GaugeConv(atlas, t, other, 5),
+        "conv3_bandlimited": gnn.GaugeConv(atlas, t, other, 3, basis="bandlimited"),
         "elu": nonlinearity,
         "batchnorm": batchnorm,
         "maxpool": gnn.GaugePool(atlas, t),

@@ -288,3 +288,60 @@ def test_even_or_non_positive_kernel_size_raises(k):
 def test_kernel_between_groups_raises():
     with pytest.raises(ValueError, match="different groups"):
         kernel_basis(trivial(flip_group()), trivial(cyclic_group(4)), 3)
+
+
+# -- band-limited bases ----------------------------------------------------------------------
+
+
+BAND_CASES = [(*c, 3) for c in CASES + HEX_CASES] + [(*c, 5) for c in CASES]  # k = 5 on the hexagon: slow, same code
+
+
+@pytest.mark.parametrize("gname, name_in, name_out, k", BAND_CASES, ids=["-".join(map(str, c)) for c in BAND_CASES])
+def test_bandlimited_basis_is_steerable_band_limited_and_maximal(gname, name_in, name_out, k):
+    """Steerable, full rank, every entry in the span of the ring functions, and every steerable
+    kernel with band-limited entries is in its span (intersection checked by dimension)."""
+    from gaugecnn.kernels import ring_functions
+
+    reps = reps_of({**GROUPS, **HEX_GROUPS}[gname]())
+    rep_in, rep_out = reps[name_in], reps[name_out]
+    basis = kernel_basis(rep_in, rep_out, k, "bandlimited")
+    complete = kernel_basis(rep_in, rep_out, k)
+    for b in basis:
+        assert constraint_residual(b, rep_in, rep_out) < 1e-12
+    rings = ring_functions(rep_in.group, k).reshape(-1, k * k)
+    if len(basis):
+        assert np.linalg.matrix_rank(basis.reshape(len(basis), -1)) == len(basis)
+        entries = basis.reshape(-1, k * k)
+        coef, *_ = np.linalg.lstsq(rings.T, entries.T, rcond=None)
+        np.testing.assert_allclose(rings.T @ coef, entries.T, atol=1e-9)
+    if len(complete) == 0:
+        assert len(basis) == 0
+        return
+    if rep_out.dim * rep_in.dim > 36:  # the rank check below is slow for larger pairs (D4, C6, D6 regular)
+        return
+    # dimension of span(complete) ∩ (matrices ⊗ span(rings)) by the rank formula
+    flat = complete.reshape(len(complete), -1)
+    d = rep_out.dim * rep_in.dim
+    band = np.kron(np.eye(d), np.linalg.svd(rings, full_matrices=False)[2][: np.linalg.matrix_rank(rings)])
+    if len(flat):
+        both = np.linalg.matrix_rank(np.vstack([flat, band]), tol=1e-8)
+        assert len(basis) == len(flat) + np.linalg.matrix_rank(band) - both
+
+
+@pytest.mark.parametrize("pair, counts", [(("trivial", "regular"), (6, 11)), (("regular", "regular"), (24, 44))])
+def test_bandlimited_counts_match_escnn_defaults(pair, counts):
+    """escnn 1.0.11's default R2Conv basis for C4 has these sizes per field pair at k = 3 and 5 (measured in issue 14)."""
+    from gaugecnn import FieldType, cyclic_group
+
+    G = cyclic_group(4)
+    rep_in, rep_out = (FieldType(G, f"1 {name}").reps[0] for name in pair)
+    assert tuple(len(kernel_basis(rep_in, rep_out, k, "bandlimited")) for k in (3, 5)) == counts
+    assert tuple(len(kernel_basis(rep_in, rep_out, k)) for k in (3, 5)) == ((9, 25) if pair[0] == "trivial" else (36, 100))
+
+
+def test_unknown_basis_is_refused():
+    from gaugecnn import FieldType, cyclic_group
+
+    rep = FieldType(cyclic_group(4), "1 regular").reps[0]
+    with pytest.raises(ValueError, match="unknown kernel basis 'smooth'"):
+        kernel_basis(rep, rep, 3, "smooth")

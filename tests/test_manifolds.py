@@ -84,6 +84,7 @@ def layers(atlas, t: FieldType):
     return {
         "conv3": gnn.GaugeConv(atlas, t, t, 3),
         "conv5": gnn.GaugeConv(atlas, t, FieldType(t.group, "1 regular + 1 trivial"), 5),
+        "conv5_bandlimited": gnn.GaugeConv(atlas, t, t, 5, basis="bandlimited"),
         "elu": nonlinearity,
         "relu": gnn.ReLU(t),
         "batchnorm": batchnorm,

@@ -68,6 +68,10 @@ class GaugeConv(AtlasModule):
         kernel_size: odd kernel size.
         bias: learn G-invariant biases.
         transport: ``False`` pads without the gauge action (an ablation: breaks equivariance).
+        basis: ``"lattice"`` (default), every steerable kernel on the support; ``"bandlimited"``,
+            those made of Gaussian rings and low angular frequencies (escnn's default band
+            limit, ``gaugecnn.kernels.ring_functions``): fewer parameters, smoother kernels,
+            still exactly steerable.
 
     Shapes: ``(batch, in_type.size, *atlas.shape) -> (batch, out_type.size, *atlas.shape)``.
     """
@@ -80,13 +84,14 @@ class GaugeConv(AtlasModule):
         kernel_size: int,
         bias: bool = True,
         transport: bool = True,
+        basis: str = "lattice",
     ):
         super().__init__(atlas)
         kernel_size = _check_kernel_size(kernel_size)
         check_group(in_type, atlas, "in_type")
         check_group(out_type, atlas, "out_type")
         self.in_type, self.out_type, self.kernel_size = in_type, out_type, kernel_size
-        self.transport = transport
+        self.transport, self.basis = transport, basis
         self._in, self._out = _FieldGroups(in_type), _FieldGroups(out_type)
         std = _init_std(kernel_size, in_type.size, out_type.size)
 
@@ -94,7 +99,7 @@ class GaugeConv(AtlasModule):
         self._pairs: list[tuple[int, int, str]] = []
         for o, rep_out in enumerate(self._out.reps):
             for i, rep_in in enumerate(self._in.reps):
-                basis = kernel_basis(rep_in, rep_out, kernel_size)
+                basis = kernel_basis(rep_in, rep_out, kernel_size, self.basis)
                 if len(basis) == 0:
                     continue
                 key = f"{self._in.keys[i]}_to_{self._out.keys[o]}"
@@ -245,7 +250,8 @@ class GaugeConv(AtlasModule):
         return self._zero_blind(_unfold_charts(y, x.shape[0], self.atlas.num_charts))
 
     def extra_repr(self) -> str:
-        return f"in_type='{self.in_type}', out_type='{self.out_type}', kernel_size={self.kernel_size}"
+        basis = "" if self.basis == "lattice" else f", basis={self.basis}"
+        return f"in_type='{self.in_type}', out_type='{self.out_type}', kernel_size={self.kernel_size}{basis}"
 
 
 def _blind_spots(atlas: Atlas, kernel_size: int) -> np.ndarray:
