@@ -33,7 +33,7 @@ from manifolds import MobiusStrip
 
 from ._docs import read_blocks, replace_blocks
 from ._files import atomic_write_text
-from .mobius_mnist.models import MODELS, build_model
+from .mobius_mnist.models import ABLATIONS, MODELS, build_model
 
 __all__ = ["main", "plain_lower_bound"]
 
@@ -43,8 +43,8 @@ def plain_lower_bound(model: nn.Sequential, kernel_size: int = 5) -> nn.Sequenti
     layers: list[nn.Module] = []
     c_in = 1
     for m in model:
-        if isinstance(m, (gnn.GaugeConv, gnn.ConventionalConv)):
-            c_out = m.out_type.size if isinstance(m, gnn.GaugeConv) else m.out_channels
+        if isinstance(m, (gnn.GaugeConv, gnn.SeparableGaugeConv, gnn.ConventionalConv)):
+            c_out = m.out_channels if isinstance(m, gnn.ConventionalConv) else m.out_type.size
             layers.append(nn.Conv2d(c_in, c_out, kernel_size, padding=kernel_size // 2))
             c_in = c_out
         elif isinstance(m, (gnn.FieldNonlinearity, nn.ELU)):
@@ -232,7 +232,8 @@ def markdown(results: dict) -> str:
 RESULTS = Path(__file__).resolve().parent / "results"
 DOC = Path(__file__).resolve().parents[1] / "docs" / "performance.md"
 COMMAND = "python -m benchmarks.speed --table FILES --update-docs"
-COMMITTED = tuple(RESULTS / name for name in ("speed_models.json", "speed_models_before.json", "speed_peers.json"))
+COMMITTED = tuple(RESULTS / name for name in ("speed_models.json", "speed_models_before.json", "speed_peers.json",
+                                               "speed_variants.json"))
 PEER_BATCHES = {"mid": [16, 64, 128], "intro": [16, 128]}  # per network: the batch sizes timed against the peers
 STEPS_PER_EPOCH = 12000 // 128  # the Möbius MNIST protocol: 93 steps of batch 128
 
@@ -285,32 +286,58 @@ def peers_block(peers: dict) -> str:
     return "\n".join(lines)
 
 
-def performance_blocks(models: dict, before: dict | None, peers: dict | None) -> dict[str, str]:
+def variants_block(variants: dict, base: str = "gauge_regular") -> str:
+    """Markdown: variants of a model (separable, band-limited) against it, measured in one run."""
+    from manifolds import MobiusStrip
+
+    from .mobius_mnist.models import count_parameters
+
+    info, entries = variants["info"], variants["models"]
+    ref = entries[base]["eager"]
+    lines = [f"{info['device']}, {info['threads']} threads, batch {info['batch_size']}, median of {info['rounds']} "
+             f"interleaved rounds; torch {info['torch']}.", "",
+             f"| model | params | train ms | train / {base} | eval ms | eval / {base} | train / plain bound |",
+             "|---|---|---|---|---|---|---|"]
+    for name, entry in entries.items():
+        e = entry["eager"]
+        train, evaluate = e["train"]["gauge"]["median_ms"], e["eval"]["gauge"]["median_ms"]
+        params = count_parameters(build_model(name, MobiusStrip(28, 28)))
+        lines.append(f"| {name} | {params} | {train:.0f} | {train / ref['train']['gauge']['median_ms']:.2f} | {evaluate:.0f} "
+                     f"| {evaluate / ref['eval']['gauge']['median_ms']:.2f} | {e['train']['ratio']:.2f} |")
+    return "\n".join(lines)
+
+
+def performance_blocks(models: dict, before: dict | None, peers: dict | None, variants: dict | None = None) -> dict[str, str]:
     blocks = {"speed-models": models_block(models, before), "speed-layers": layers_block(models)}
     if peers is not None:
         blocks["speed-peers"] = peers_block(peers)
+    if variants is not None:
+        blocks["speed-variants"] = variants_block(variants)
     return blocks
 
 
-def _load_tables(paths: list[Path]) -> tuple[dict, dict | None, dict | None]:
-    """The models file, an optional ``*before*`` models file and an optional peers file, told apart by content."""
-    models = before = peers = None
+def _load_tables(paths: list[Path]) -> tuple[dict, dict | None, dict | None, dict | None]:
+    """The models file, and optional ``*before*`` models, peers and ``*variants*`` files, told apart by content and name."""
+    models = before = peers = variants = None
     for path in paths:
         data = json.loads(Path(path).read_text())
         if "runs" in data:
             peers = data
         elif "before" in Path(path).name:
             before = data
+        elif "variants" in Path(path).name:
+            variants = data
         else:
             models = data
     if models is None:
         raise SystemExit("--table needs a results file of the models (python -m benchmarks.speed --out FILE)")
-    return models, before, peers
+    return models, before, peers, variants
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.speed", description=__doc__.split("\n\n")[0])
-    p.add_argument("--models", default="all", help=f"comma-separated model names or 'all' ({', '.join(MODELS)})")
+    p.add_argument("--models", default="all", help=f"comma-separated model names, 'all' among them for every paper model ({', '.join(MODELS)}), "
+                   f"or variants ({', '.join(ABLATIONS)})")
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--rounds", type=int, default=7, help="timed rounds per measurement (median, min, max)")
     p.add_argument("--warmup", type=int, default=2)
@@ -326,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=Path("results") / "speed.json", help="JSON output")
     p.add_argument("--table", type=Path, nargs="+", default=None, metavar="FILE",
                    help="measure nothing: print the tables of these results files (models, a '*before*' models file, "
-                   "peers)")
+                   "peers, a '*variants*' models file)")
     p.add_argument("--update-docs", action="store_true", help="with --table: rewrite the tables of docs/performance.md")
     args = p.parse_args(argv)
     if args.table is not None:
@@ -368,7 +395,7 @@ def main(argv: list[str] | None = None) -> int:
         atomic_write_text(args.out, json.dumps(results, indent=1))
         print("\n" + peers_block(results) + f"\n\nwritten to {args.out}")
         return 0
-    models = list(MODELS) if args.models == "all" else args.models.split(",")
+    models = [m for name in args.models.split(",") for m in (MODELS if name == "all" else (name,))]
     info = {
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({platform.machine()})",
         "threads": torch.get_num_threads(), "batch_size": args.batch_size, "rounds": args.rounds,

@@ -189,3 +189,44 @@ def test_new_layers_float32(atlas, record_error):
     t = FieldType(atlas.group, "1 regular + 1 tangent + 1 trivial")
     for layer in (gnn.GatedNonlinearity(t), SeededTraining(gnn.FieldDropout(t, 0.3))):
         record_error(assert_gauge_equivariant(layer, atlas, layer.in_type, layer.out_type, dtype=F32), F32)
+
+
+# -- separable regular convolutions ----------------------------------------------------------
+
+
+def test_separable_conv_factors_the_kernel():
+    """Parameters: |G| per pair of fields for the mixing, one spatial kernel per output field, one bias each."""
+    atlas = Plane(7, D4)
+    t_in, t_out = FieldType(D4, "3 regular"), FieldType(D4, "5 regular")
+    conv = gnn.SeparableGaugeConv(atlas, t_in, t_out, 5)
+    assert sum(p.numel() for p in conv.parameters()) == 5 * 3 * 8 + 5 * 25 + 5
+    weight = conv.depthwise_weight()  # channel g of a field: its spatial kernel seen from frame g
+    for g in range(D4.order):
+        m = D4.matrix(g)
+        for dy in range(-2, 3):
+            for dx in range(-2, 3):
+                ky, kx = m @ np.array([dy, dx]) + 2  # K_g(g x) = K_e(x)
+                assert weight[g, 0, ky, kx] == weight[0, 0, dy + 2, dx + 2]
+
+
+def test_separable_conv_with_unrotated_spatial_kernels_is_not_equivariant():
+    """Negative control: one spatial kernel for every frame (no g⁻¹ x) breaks gauge equivariance."""
+    atlas = CubeSphere(3)
+    t = FieldType(atlas.group, "1 regular")
+    conv = gnn.SeparableGaugeConv(atlas, t, t, 3)
+    conv.kernel_source.copy_(conv.kernel_source[:1].expand_as(conv.kernel_source))
+    with pytest.raises(AssertionError, match="exceeds tolerance"):
+        assert_gauge_equivariant(conv, atlas)
+
+
+def test_separable_conv_refuses_other_fields():
+    atlas = Plane(5, D4)
+    with pytest.raises(ValueError, match=r"regular fields only.*\['tangent'\].*use GaugeConv"):
+        gnn.SeparableGaugeConv(atlas, FieldType(D4, "1 regular + 1 tangent"), FieldType(D4, "1 regular"), 3)
+
+
+@pytest.mark.parametrize("atlas", [MobiusStrip(5, 6), CubeSphere(3, D4), IcoSphere(2, D6)], ids=["mobius", "cube", "ico"])
+def test_separable_and_bandlimited_float32(atlas, record_error):
+    t = FieldType(atlas.group, "2 regular")
+    for layer in (gnn.SeparableGaugeConv(atlas, t, t, 3), gnn.GaugeConv(atlas, t, t, 3, basis="bandlimited")):
+        record_error(assert_gauge_equivariant(layer, atlas, dtype=F32), F32)

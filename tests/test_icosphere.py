@@ -163,6 +163,7 @@ def layers(atlas, t: FieldType) -> dict[str, nn.Module]:
         "upsample": gnn.GaugeUpsample(atlas, t),
         "convtranspose": gnn.GaugeConvTranspose(atlas, t, other, 3),
         "gated": gnn.GatedNonlinearity(t),
+        "separable": gnn.SeparableGaugeConv(atlas, FieldType(t.group, "1 regular"), FieldType(t.group, "2 regular"), 3),
         "dropout": SeededTraining(gnn.FieldDropout(t, 0.5)),
     }
 

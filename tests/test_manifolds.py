@@ -96,6 +96,7 @@ def layers(atlas, t: FieldType):
         "upsample": gnn.GaugeUpsample(atlas, t),
         "convtranspose": gnn.GaugeConvTranspose(atlas, t, FieldType(t.group, "1 regular + 1 trivial"), 3),
         "gated": gnn.GatedNonlinearity(t),  # reads t followed by its gates
+        "separable": gnn.SeparableGaugeConv(atlas, FieldType(t.group, "1 regular"), FieldType(t.group, "2 regular"), 3),
         "dropout": SeededTraining(gnn.FieldDropout(t, 0.5)),  # one random draw, the same in both calls
     }
 

@@ -13,13 +13,13 @@ from manifolds import MobiusStrip
 
 
 def test_plain_lower_bound_has_the_same_topology_and_channels():
-    for name in MODELS:
+    for name in (*MODELS, "gauge_regular_separable", "gauge_regular_bandlimited"):
         model = build_model(name, MobiusStrip(28, 28))
         plain = plain_lower_bound(model)
-        convs = [m for m in model if isinstance(m, (gnn.GaugeConv, gnn.ConventionalConv))]
+        convs = [m for m in model if isinstance(m, (gnn.GaugeConv, gnn.SeparableGaugeConv, gnn.ConventionalConv))]
         plain_convs = [m for m in plain if isinstance(m, nn.Conv2d)]
         assert [m.out_channels for m in plain_convs] == [
-            m.out_type.size if isinstance(m, gnn.GaugeConv) else m.out_channels for m in convs
+            m.out_channels if isinstance(m, gnn.ConventionalConv) else m.out_type.size for m in convs
         ]
         assert all(m.padding == (2, 2) for m in plain_convs)
         assert sum(isinstance(m, nn.MaxPool2d) for m in plain) == sum(isinstance(m, gnn.GaugePool) for m in model)
@@ -63,7 +63,7 @@ def test_performance_tables_in_the_docs_are_generated_from_the_committed_data():
 
     blocks = speed.performance_blocks(*speed._load_tables(list(speed.COMMITTED)))
     found = read_blocks(speed.DOC.read_text())
-    assert set(blocks) == {"speed-models", "speed-layers", "speed-peers"} <= set(found)
+    assert set(blocks) == {"speed-models", "speed-layers", "speed-peers", "speed-variants"} <= set(found)
     for name, content in blocks.items():
         assert found[name] == content, (
             f"docs/performance.md: block {name} is not what the data gives; regenerate: "

@@ -50,6 +50,15 @@ ABLATIONS = {
         "sign-flip nonlinearity written x/(|x|+1e-8)·ELU(|x|+b), as in the paper's reference code, "
         "instead of sign(x)·ELU(|x|+b): equal values, but a gradient of up to 1e8·ELU(b) near x = 0",
     ),
+    "gauge_regular_separable": (
+        "gauge_regular",
+        "the regular -> regular convolutions separable (SeparableGaugeConv: group mixing, then a steerable "
+        "depthwise kernel), the first and last as in gauge_regular",
+    ),
+    "gauge_regular_bandlimited": (
+        "gauge_regular",
+        "every convolution on the band-limited kernel basis (GaugeConv(basis='bandlimited'), escnn's band limit)",
+    ),
 }
 
 
@@ -81,17 +90,24 @@ def _field_type(atlas: Atlas, counts: tuple[int, int, int]) -> FieldType:
     return FieldType(g, [trivial(g)] * counts[0] + [sign(g)] * counts[1] + [regular(g)] * counts[2])
 
 
-def _gauge_model(atlas: Atlas, base: tuple[int, int, int], kernel_size: int, classes: int) -> nn.Sequential:
+def _gauge_model(atlas: Atlas, base: tuple[int, int, int], kernel_size: int, classes: int,
+                 conv: str = "complete") -> nn.Sequential:
+    """``conv``: ``"complete"`` kernels, ``"bandlimited"`` ones, or ``"separable"`` regular -> regular layers."""
     types = [_field_type(atlas, (1, 0, 0))] + [_field_type(atlas, tuple(f * b for b in base)) for f in _CHANNEL_FACTORS]
+    basis = "bandlimited" if conv == "bandlimited" else "lattice"
     layers: list[nn.Module] = []
     for i in range(5):
-        layers += [gnn.GaugeConv(atlas, types[i], types[i + 1], kernel_size), gnn.ELU(types[i + 1])]
+        if conv == "separable" and i > 0:
+            layer = gnn.SeparableGaugeConv(atlas, types[i], types[i + 1], kernel_size)
+        else:
+            layer = gnn.GaugeConv(atlas, types[i], types[i + 1], kernel_size, basis=basis)
+        layers += [layer, gnn.ELU(types[i + 1])]
         if i in (1, 3):
             pool = gnn.GaugePool(atlas, types[i + 1])
             layers.append(pool)
             atlas = pool.out_atlas
     out = _field_type(atlas, (64, 0, 0))
-    layers += [gnn.GaugeConv(atlas, types[-1], out, kernel_size), gnn.GlobalPool(out, "max"), _classifier(classes)]
+    layers += [gnn.GaugeConv(atlas, types[-1], out, kernel_size, basis=basis), gnn.GlobalPool(out, "max"), _classifier(classes)]
     return nn.Sequential(*layers)
 
 
@@ -116,6 +132,8 @@ def build_model(name: str, atlas: Atlas, kernel_size: int = 5, classes: int = 10
             if isinstance(layer, gnn.ELU):
                 model[i] = _EpsilonSignELU(layer.in_type)
         return model
+    if name in ("gauge_regular_separable", "gauge_regular_bandlimited"):
+        return _gauge_model(atlas, _GAUGE_BASE["gauge_regular"], kernel_size, classes, name.rsplit("_", 1)[1])
     if name in _GAUGE_BASE:
         return _gauge_model(atlas, _GAUGE_BASE[name], kernel_size, classes)
     if name in ("cnn_channels", "cnn_params"):

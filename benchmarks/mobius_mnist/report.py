@@ -98,19 +98,29 @@ def summary_table(records: Sequence[dict]) -> str:
     return "\n".join(lines)
 
 
+def _parameters(model: str) -> int:
+    from manifolds import MobiusStrip
+
+    from .models import build_model, count_parameters
+
+    return count_parameters(build_model(model, MobiusStrip(28, 28)))
+
+
 def ablation_table(records: Sequence[dict]) -> str:
-    """Each ablation beside its base model on the seeds both have (paired runs, same initial weights)."""
+    """Each ablation or variant beside its base model on the seeds both have (paired runs)."""
     lines = [
-        "| model | train mode | paired seeds | base model: ours | ablation: ours | paper (base model) |",
-        "|---|---|---|---|---|---|",
+        "| model | params (base) | train mode | paired seeds | base model: ours | variant: ours | paper (base model) |",
+        "|---|---|---|---|---|---|---|",
     ]
     for ablation, (base, _) in ABLATIONS.items():
+        params = f"{_parameters(ablation)} ({_parameters(base)})"
         for mode, (mean, std) in zip(MODES, PAPER[base][1:]):
             by_seed = {name: {r["seed"]: r["test_error_shifted"] for r in records if r["model"] == name and r["train_mode"] == mode}
                        for name in (base, ablation)}
             seeds = sorted(set(by_seed[base]) & set(by_seed[ablation]))
             pair = [mean_std([by_seed[name][s] for s in seeds]) for name in (base, ablation)]
-            lines.append(f"| {ablation} vs {base} | {mode} | {len(seeds)} | {pair[0]} | {pair[1]} | {mean:.2f} ± {std:.2f} |")
+            lines.append(f"| {ablation} vs {base} | {params} | {mode} | {len(seeds)} | {pair[0]} | {pair[1]} | "
+                         f"{mean:.2f} ± {std:.2f} |")
     return "\n".join(lines)
 
 

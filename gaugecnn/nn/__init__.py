@@ -9,6 +9,7 @@ from .nonlinearities import ELU, FieldNonlinearity, ReLU
 from .padding import AtlasModule, TransportPad
 from .pooling import GaugePool, GlobalPool, GroupPool
 from .restriction import Restrict
+from .separable import SeparableGaugeConv
 from .upsampling import GaugeConvTranspose, GaugeUpsample
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "GroupPool",
     "ReLU",
     "Restrict",
+    "SeparableGaugeConv",
     "TransportPad",
     "export",
 ]
