@@ -10,6 +10,7 @@ transition of the atlas lies in H.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -37,7 +38,7 @@ class Restrict(nn.Module):
         self.out_atlas = atlas.restricted(subgroup)
         self.in_type = field_type
         self.out_type, order = field_type.restrict(subgroup)
-        self.identity = bool((order == range(len(order))).all())
+        self.identity = bool(np.array_equal(order, np.arange(len(order))))
         self.register_buffer("order", torch.from_numpy(order), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
