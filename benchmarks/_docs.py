@@ -33,5 +33,6 @@ def replace_blocks(text: str, blocks: dict[str, str], command: str) -> str:
     for name, content in blocks.items():
         begin, end = marker(name, command)
         pattern = re.compile(rf"<!-- begin generated: {re.escape(name)} .*?-->\n(?:.*?\n)?{re.escape(end)}", re.S)
-        text = pattern.sub(lambda _: f"{begin}\n{content}\n{end}", text)
+        block = f"{begin}\n{content}\n{end}"
+        text = pattern.sub(lambda _, block=block: block, text)
     return text

@@ -18,8 +18,9 @@ import contextlib
 import json
 import os
 import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 __all__ = ["atomic_write", "atomic_write_text", "atomic_torch_save", "append_line", "read_json_lines", "file_lock"]
 

@@ -6,8 +6,8 @@ import hashlib
 import json
 import statistics
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 __all__ = ["load_records", "protocol_records", "mean_std", "provenance", "chart_source"]
 

@@ -20,9 +20,9 @@ import platform
 import random
 import time
 import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from pathlib import Path
-from typing import Callable, Iterator
 
 import numpy as np
 import torch

@@ -12,8 +12,9 @@ import argparse
 import math
 import statistics
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -287,7 +288,7 @@ def _digits(args) -> tuple[dict | None, str]:
         return load_mobius_mnist(args.cache_dir, args.data_root, train_size, log=lambda m: print(m)), "MNIST"
     except (RuntimeError, FileNotFoundError) as error:
         if not args.quick:
-            raise SystemExit(f"cannot load MNIST ({error}); pass --data-root DIR (a folder with MNIST/raw/*.gz)")
+            raise SystemExit(f"cannot load MNIST ({error}); pass --data-root DIR (a folder with MNIST/raw/*.gz)") from error
         print(f"no MNIST ({error}); --quick: using synthetic digit-like strokes")
         return None, "synthetic"
 
@@ -323,7 +324,7 @@ def _gauge_regular(args, images: torch.Tensor, labels: torch.Tensor) -> tuple[to
     generator = torch.Generator().manual_seed(0)
     model.train()
     start = time.perf_counter()
-    for step in range(steps):
+    for _ in range(steps):
         idx = torch.randint(len(labels), (64,), generator=generator)
         loss = F.cross_entropy(model(images[idx]), labels[idx])
         optimizer.zero_grad()

@@ -26,7 +26,7 @@ from __future__ import annotations
 import statistics
 import time
 import warnings
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -164,7 +164,7 @@ def bench_peers(batches: dict[str, list[int]], rounds: int, warmup: int, device:
                 for lib, model in built.items():
                     optimizer = torch.optim.Adam(model.parameters(), 1e-3)
 
-                    def train(model=model, optimizer=optimizer):
+                    def train(model=model, optimizer=optimizer, x=x, y=y):
                         model.train()
                         optimizer.zero_grad(set_to_none=True)
                         F.cross_entropy(model(x), y).backward()
@@ -172,12 +172,12 @@ def bench_peers(batches: dict[str, list[int]], rounds: int, warmup: int, device:
 
                     exported = _export(lib, model)
 
-                    def evaluate(model=model):
+                    def evaluate(model=model, x=x):
                         model.eval()
                         with torch.no_grad():
                             model(x)
 
-                    def evaluate_exported(exported=exported):
+                    def evaluate_exported(exported=exported, x=x):
                         with torch.no_grad():
                             exported(x)
 

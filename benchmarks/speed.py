@@ -19,8 +19,8 @@ import json
 import platform
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -169,7 +169,7 @@ def bench_layers(batch, rounds, warmup, device) -> dict:
         cases[f"pool {label}"] = (gnn.GaugePool(strip, t).to(device), nn.MaxPool2d(2).to(device), x)
     out = {}
     for name, (gauge, plain, x) in cases.items():
-        def fwd_bwd(m):
+        def fwd_bwd(m, x=x):
             return lambda: m(x).sum().backward()
 
         out[name] = {
@@ -194,7 +194,8 @@ def _model_line(name: str, entry: dict) -> str:
 
 def profile(name: str, batch: int, device: torch.device, rows: int = 15) -> str:
     """Operator breakdown (self time) of a few training steps and eval forwards of one gauge model."""
-    from torch.profiler import ProfilerActivity, profile as torch_profile
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as torch_profile
 
     torch.manual_seed(0)
     model = build_model(name, MobiusStrip(28, 28)).to(device)
@@ -218,7 +219,8 @@ def markdown(results: dict) -> str:
     def cell(s):
         return f"{s['median_ms']:.1f} ({s['min_ms']:.1f}-{s['max_ms']:.1f})"
 
-    rows = ["| model | train gauge ms | train plain ms | train ratio | eval gauge ms | eval plain ms | eval ratio | saved for backward MB (gauge / plain) |",
+    rows = ["| model | train gauge ms | train plain ms | train ratio | eval gauge ms | eval plain ms | eval ratio "
+            "| saved for backward MB (gauge / plain) |",
             "|---|---|---|---|---|---|---|---|"]
     for name, entry in results["models"].items():
         e = entry["eager"]
@@ -336,7 +338,8 @@ def _load_tables(paths: list[Path]) -> tuple[dict, dict | None, dict | None, dic
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.speed", description=__doc__.split("\n\n")[0])
-    p.add_argument("--models", default="all", help=f"comma-separated model names, 'all' among them for every paper model ({', '.join(MODELS)}), "
+    p.add_argument("--models", default="all",
+                   help=f"comma-separated model names, 'all' among them for every paper model ({', '.join(MODELS)}), "
                    f"or variants ({', '.join(ABLATIONS)})")
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--rounds", type=int, default=7, help="timed rounds per measurement (median, min, max)")
@@ -374,7 +377,8 @@ def main(argv: list[str] | None = None) -> int:
         args.batch_size, args.rounds, args.warmup = 8, 1, 0
         if args.models == "all":
             args.models = "gauge_regular,gauge_signflip"
-    device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else "cpu" if args.device == "auto" else args.device)
+    auto = "cuda" if torch.cuda.is_available() else "cpu"
+    device = torch.device(auto if args.device == "auto" else args.device)
     if args.profile:
         print(profile(args.profile, args.batch_size, device))
         return 0

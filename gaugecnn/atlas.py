@@ -33,9 +33,9 @@ are carried across by ``ρ(t)``: this is the discrete parallel transport.
 from __future__ import annotations
 
 import operator
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Hashable, Iterable, Mapping, Sequence
 
 import networkx as nx
 import numpy as np
@@ -553,7 +553,7 @@ class Atlas:
             element[ci] = g
         return FieldMap(self.group, self.grid, self.grid, source, element)
 
-    def reoriented(self, gauge: Sequence[int] | Mapping[Hashable, int]) -> "Atlas":
+    def reoriented(self, gauge: Sequence[int] | Mapping[Hashable, int]) -> Atlas:
         """The same manifold with every chart's frame changed by ``g_c``: gluings (and origins) re-labelled."""
         elements = dict(zip(self.charts, self._check_gauge(gauge)))
         by_normal = {v: k for k, v in _NORMAL.items()}
@@ -580,13 +580,13 @@ class Atlas:
             origins = {c: names[by_corner[tuple(self.group.matrix(elements[c]) @ centred[o])]] for c, o in self.origins.items()}
         return Atlas(self.group, self.chart_shape, self.charts, gluings, self.grid_kind, origins)
 
-    def with_chart_shape(self, chart_shape: tuple[int, int]) -> "Atlas":
+    def with_chart_shape(self, chart_shape: tuple[int, int]) -> Atlas:
         """The same charts and gluings on grids of another resolution."""
         names = {v: k for k, v in CORNERS.items()}
         origins = {c: names[o] for c, o in self.origins.items()} if self.grid_kind == "vertices" else None
         return Atlas(self.group, chart_shape, self.charts, self.gluings, self.grid_kind, origins)
 
-    def restricted(self, subgroup: StructureGroup) -> "Atlas":
+    def restricted(self, subgroup: StructureGroup) -> Atlas:
         """The same charts and gluings over a subgroup H of the structure group.
 
         Possible only when every transition element lies in H: a plane or a cube sphere
@@ -606,7 +606,7 @@ class Atlas:
         origins = {c: names[o] for c, o in self.origins.items()} if self.grid_kind == "vertices" else None
         return Atlas(subgroup, self.chart_shape, self.charts, self.gluings, self.grid_kind, origins)
 
-    def coarsened(self) -> "Atlas":
+    def coarsened(self) -> Atlas:
         """The same atlas at half resolution: the grid after stride-2 pooling.
 
         Cells: ``ceil(H/2) x ceil(W/2)``. Vertices: every second vertex, counted from each

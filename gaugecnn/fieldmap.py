@@ -79,11 +79,11 @@ class FieldMap:
         """Boolean mask of target pixels that have a source."""
         return self.source >= 0
 
-    def without_gauge(self) -> "FieldMap":
+    def without_gauge(self) -> FieldMap:
         """Same pixel map, every gauge element replaced by the identity (no parallel transport)."""
         return FieldMap(self.group, self.source_grid, self.target_grid, self.source, np.zeros_like(self.element))
 
-    def then(self, other: "FieldMap") -> "FieldMap":
+    def then(self, other: FieldMap) -> FieldMap:
         """The map ``other ∘ self``: first apply ``self``, then ``other``."""
         if other.source_grid != self.target_grid:
             raise ValueError(f"cannot compose: {other.source_grid} != {self.target_grid}")

@@ -139,7 +139,7 @@ class StructureGroup:
         """Words for an element, for error messages: 'identity', 'rotation by 90 degrees', ..."""
         return describe_matrix(self.matrices[g], self.lattice)
 
-    def inclusion(self, subgroup: "StructureGroup") -> np.ndarray:
+    def inclusion(self, subgroup: StructureGroup) -> np.ndarray:
         """``ι[h]``: the index in this group of each element ``h`` of ``subgroup``.
 
         A subgroup acts on the same lattice and each of its matrices is one of ours (C4 in

@@ -7,8 +7,8 @@ chart's frame. Changing the frame by ``g`` changes the coefficients to ``ρ(g) f
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from functools import cached_property
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -296,7 +296,7 @@ class FieldType:
         """``(order, size, size)``: ``matrix(g)`` for every element."""
         return np.stack([self.matrix(g) for g in range(self.group.order)])
 
-    def restrict(self, subgroup: StructureGroup) -> tuple["FieldType", np.ndarray]:
+    def restrict(self, subgroup: StructureGroup) -> tuple[FieldType, np.ndarray]:
         """The same channels read as fields of ``subgroup`` (see :func:`restrict`), and the channel order.
 
         >>> from gaugecnn.groups import cyclic_group, dihedral_group
@@ -312,7 +312,7 @@ class FieldType:
             start += rep.dim
         return FieldType(subgroup, reps), np.concatenate(order)
 
-    def __add__(self, other: "FieldType") -> "FieldType":
+    def __add__(self, other: FieldType) -> FieldType:
         if not isinstance(other, FieldType) or other.group != self.group:
             raise ValueError("can only concatenate field types of the same group")
         return FieldType(self.group, self.reps + other.reps)

@@ -18,7 +18,7 @@ left out of the comparison; a layer that read one would still fail through its n
 from __future__ import annotations
 
 import copy
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import torch
 from torch import nn
@@ -180,7 +180,7 @@ def assert_gauge_equivariant(
             if isinstance(sub, AtlasModule):
                 sub.rebind(sub.atlas.reoriented(gauge))
         y_moved = _runner(moved, autocast)(atlas.gauge_transform(gauge).apply(x, in_type))
-        expected = _expected(y, atlas, out_type, lambda a: a.gauge_transform(gauge))
+        expected = _expected(y, atlas, out_type, lambda a, gauge=gauge: a.gauge_transform(gauge))
         out_atlas = _atlas_for(atlas, y)
         cones = None if out_atlas is None else out_atlas.reoriented(gauge)
         err = relative_error(_without_cones(y_moved, cones), _without_cones(expected, cones))

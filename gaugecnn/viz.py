@@ -12,7 +12,8 @@ the manifolds' own pictures live with the benchmarks (``benchmarks/figures.py``)
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch

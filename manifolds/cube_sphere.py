@@ -93,7 +93,7 @@ class CubeSphere(Atlas):
         """Per face name: outward normal N, row direction R, column direction C (3D, with R x C = N)."""
         return {name: tuple(v.copy() for v in frame) for name, frame in _FRAMES.items()}
 
-    def isometries(self) -> list["CubeRotation"]:
+    def isometries(self) -> list[CubeRotation]:
         """All symmetries of the cube whose frame changes lie in the group."""
         out = []
         for perm in permutations(range(3)):

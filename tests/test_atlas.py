@@ -112,7 +112,10 @@ def test_rotation_needed_but_missing():
         Atlas(cyclic_group(4), (3, 3), 2, [(0, "right", 1, "top", False)])
 
 
-@pytest.mark.parametrize("edge_a, edge_b, reversed_", list(itertools.product(["top", "bottom", "left", "right"], ["top", "bottom", "left", "right"], [False, True])))
+EDGE_NAMES = ["top", "bottom", "left", "right"]
+
+
+@pytest.mark.parametrize("edge_a, edge_b, reversed_", list(itertools.product(EDGE_NAMES, EDGE_NAMES, [False, True])))
 def test_transition_maps_outward_normal_to_inward_normal(edge_a, edge_b, reversed_):
     normal = {"top": (-1, 0), "bottom": (1, 0), "left": (0, -1), "right": (0, 1)}
     direction = {"top": (0, 1), "bottom": (0, 1), "left": (1, 0), "right": (1, 0)}

@@ -176,7 +176,7 @@ def test_every_layer_is_equivariant(group, type_index, record_error):
     atlas = ico(2, group)
     t = field_types(atlas.group)[type_index]
     isos = isometries(atlas)
-    for name, layer in layers(atlas, t).items():
+    for layer in layers(atlas, t).values():
         in_atlas = getattr(layer, "in_atlas", atlas)
         out_type = getattr(layer, "out_type", None)
         in_type = getattr(layer, "in_type", None) or t

@@ -203,7 +203,8 @@ def test_cube_sphere_cnn_gives_rotation_invariant_logits(record_error):
     assert not torch.allclose(net(x)[0], net(x)[1])
 
 
-@pytest.mark.parametrize("make", [lambda: CubeSphere(4), lambda: CubeSphere(4, dihedral_group(4)), lambda: KleinBottle(4, 6), lambda: Torus(3, 5)])
+@pytest.mark.parametrize("make", [lambda: CubeSphere(4), lambda: CubeSphere(4, dihedral_group(4)),
+                                  lambda: KleinBottle(4, 6), lambda: Torus(3, 5)])
 def test_isometries_are_exact_pixel_permutations(make):
     atlas = make()
     for iso in atlas.isometries():

@@ -16,8 +16,8 @@ units of the paper's standard deviation, ``(ours − paper) / σ_paper``.
 from __future__ import annotations
 
 import statistics
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from .._docs import read_blocks, replace_blocks
 from .._files import atomic_write_text

@@ -13,8 +13,8 @@ must score as on N/N), R/R (trained and tested rotated).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from .._docs import read_blocks, replace_blocks
 from .._files import atomic_write_text
