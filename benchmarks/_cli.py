@@ -21,7 +21,8 @@ import torch
 
 from ._training import RESULTS_FILE, CheckpointError, claim_run, finished_runs, run_name
 
-__all__ = ["HelpFormatter", "add_run_options", "prepare_torch", "device_from", "distributed", "shard_of", "train_runs"]
+__all__ = ["HelpFormatter", "add_run_options", "apply_preset", "prepare_torch", "device_from", "distributed", "shard_of",
+           "train_runs"]
 
 
 class HelpFormatter(argparse.HelpFormatter):
@@ -68,6 +69,13 @@ def add_run_options(p: argparse.ArgumentParser, cache_help: str) -> None:
                    "the protocol the other options give, by default the published one)")
     p.add_argument("--update-docs", action="store_true",
                    help="with --table FILE: rewrite the generated tables and chart of the docs from FILE")
+
+
+def apply_preset(args: argparse.Namespace, quick: dict, protocol) -> None:
+    """Fill the options of ``quick`` not given on the command line: from ``quick`` with --quick, else from ``protocol``."""
+    for key, value in quick.items():
+        if getattr(args, key) is None:
+            setattr(args, key, value if args.quick else getattr(protocol, key))
 
 
 def prepare_torch(args: argparse.Namespace) -> None:

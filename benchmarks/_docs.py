@@ -13,8 +13,11 @@ what its command would write, so numbers in the docs cannot drift from the data.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
-__all__ = ["marker", "read_blocks", "replace_blocks"]
+from ._files import atomic_write_text
+
+__all__ = ["marker", "read_blocks", "replace_blocks", "write_blocks"]
 
 
 def marker(name: str, command: str) -> tuple[str, str]:
@@ -36,3 +39,19 @@ def replace_blocks(text: str, blocks: dict[str, str], command: str) -> str:
         block = f"{begin}\n{content}\n{end}"
         text = pattern.sub(lambda _, block=block: block, text)
     return text
+
+
+def write_blocks(doc: Path, blocks: dict[str, str], command: str) -> Path:
+    """Rewrite the blocks of ``doc`` that it has markers for (atomically, only if changed).
+
+    A document with markers for none of ``blocks`` is an error: the generator would silently
+    leave it stale.
+    """
+    text = doc.read_text()
+    if not set(blocks) & set(read_blocks(text)):
+        raise ValueError(f"{doc} has no markers for any of the generated blocks {sorted(blocks)}; "
+                         "add them (see benchmarks/_docs.py)")
+    new = replace_blocks(text, blocks, command)
+    if new != text:
+        atomic_write_text(doc, new)
+    return doc

@@ -273,3 +273,16 @@ def test_table_command_reads_results_files_and_names_a_bad_line(tmp_path, capsys
         main(["--table", str(bad)])
     with pytest.raises(SystemExit, match="--update-docs needs the one results file"):
         main(["--table", str(good), str(bad), "--update-docs"])
+
+
+def test_writing_blocks_needs_markers_and_leaves_other_blocks_alone(tmp_path):
+    from benchmarks._docs import marker, read_blocks, write_blocks
+
+    doc = tmp_path / "doc.md"
+    doc.write_text("no markers here\n")
+    with pytest.raises(ValueError, match=r"no markers for any of the generated blocks \['a'\]"):
+        write_blocks(doc, {"a": "x"}, "cmd")
+    doc.write_text("\n".join([*marker("a", "old"), *marker("b", "old")]) + "\n")
+    write_blocks(doc, {"a": "new"}, "cmd")
+    assert read_blocks(doc.read_text()) == {"a": "new", "b": ""}
+    assert "(cmd)" in doc.read_text() and "(old)" in doc.read_text()

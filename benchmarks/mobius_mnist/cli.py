@@ -8,7 +8,7 @@ import sys
 
 import torch
 
-from .._cli import HelpFormatter, add_run_options, device_from, distributed, prepare_torch, shard_of, train_runs
+from .._cli import HelpFormatter, add_run_options, apply_preset, device_from, distributed, prepare_torch, shard_of, train_runs
 from .._files import atomic_write_text
 from . import report
 from .data import default_cache_dir, load_mobius_mnist
@@ -91,10 +91,7 @@ def main(argv: list[str] | None = None, on_epoch_end=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = _parser().parse_args(argv)
     prepare_torch(args)
-    preset = QUICK if args.quick else {k: getattr(TrainConfig(), k) for k in QUICK}
-    for key, value in preset.items():
-        if getattr(args, key) is None:
-            setattr(args, key, value)
+    apply_preset(args, QUICK, TrainConfig())
     if args.table is not None:
         return _print_table(args, config_from_args(args))
     if not 0 < args.test_size <= 10000:

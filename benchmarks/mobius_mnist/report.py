@@ -19,8 +19,7 @@ import statistics
 from collections.abc import Sequence
 from pathlib import Path
 
-from .._docs import read_blocks, replace_blocks
-from .._files import atomic_write_text
+from .._docs import read_blocks, replace_blocks, write_blocks
 from .._report import chart_source, load_records, mean_std, protocol_records, provenance
 from .models import ABLATIONS, MODELS, PAPER
 from .train import TrainConfig
@@ -153,15 +152,7 @@ def update_docs(data: Path, root: Path = REPO) -> list[Path]:
 
     records = paper_records(load_records([data]))
     blocks = generated_blocks(records)
-    written = []
-    for doc in (root / "docs" / "results.md", root / "README.md"):
-        text = doc.read_text()
-        if not read_blocks(text):
-            raise ValueError(f"{doc} has no generated-block markers; add them (see benchmarks/_docs.py)")
-        new = replace_blocks(text, blocks, COMMAND)
-        if new != text:
-            atomic_write_text(doc, new)
-        written.append(doc)
+    written = [write_blocks(doc, blocks, COMMAND) for doc in (root / "docs" / "results.md", root / "README.md")]
     chart = root / "docs" / "img" / "results.png"
     plot_results(records, chart, source=chart_source(data))
     return [*written, chart]

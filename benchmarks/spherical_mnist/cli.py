@@ -8,7 +8,7 @@ import sys
 
 import torch
 
-from .._cli import HelpFormatter, add_run_options, device_from, distributed, prepare_torch, shard_of, train_runs
+from .._cli import HelpFormatter, add_run_options, apply_preset, device_from, distributed, prepare_torch, shard_of, train_runs
 from .._files import atomic_write_text
 from .._report import load_records, protocol_records
 from .._training import finished_runs
@@ -100,10 +100,7 @@ def main(argv: list[str] | None = None, on_epoch_end=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = _parser().parse_args(argv)
     prepare_torch(args)
-    preset = QUICK if args.quick else {k: getattr(SphericalConfig(), k) for k in QUICK}
-    for key, value in preset.items():
-        if getattr(args, key) is None:
-            setattr(args, key, value)
+    apply_preset(args, QUICK, SphericalConfig())
     if args.table is not None:
         return _print_table(args, config_from_args(args))
     if not 0 < args.test_size <= 10000:

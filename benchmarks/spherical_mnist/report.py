@@ -16,8 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from .._docs import read_blocks, replace_blocks
-from .._files import atomic_write_text
+from .._docs import write_blocks
 from .._report import chart_source, load_records, mean_std, protocol_records, provenance
 from .models import MODELS, PUBLISHED, build_atlas
 from .train import SphericalConfig
@@ -105,15 +104,7 @@ def update_docs(data: Path, root: Path = REPO, config: SphericalConfig | None = 
     """Rewrite the spherical blocks of docs/results.md and README.md and the chart from ``data``."""
     records = protocol_records(load_records([data]), config or SphericalConfig())
     blocks = generated_blocks(records)
-    written = []
-    for doc in (root / "docs" / "results.md", root / "README.md"):
-        text = doc.read_text()
-        if not any(name.startswith("spherical") for name in read_blocks(text)):
-            raise ValueError(f"{doc} has no spherical generated-block markers; add them (see benchmarks/_docs.py)")
-        new = replace_blocks(text, blocks, COMMAND)
-        if new != text:
-            atomic_write_text(doc, new)
-        written.append(doc)
+    written = [write_blocks(doc, blocks, COMMAND) for doc in (root / "docs" / "results.md", root / "README.md")]
     chart = root / "docs" / "img" / "spherical_results.png"
     plot_accuracies(records, chart, source=chart_source(data))
     return [*written, chart]
