@@ -461,11 +461,11 @@ class Atlas:
         if key in memo:
             return memo[key]
         memo[key] = None  # a path that comes back here (round a vertex no chart stores) finds no source
-        found = set()
+        found: set[tuple[int, int, int, int]] = set()
         for side in sides:
             crossing = self._crossings.get((chart, side))
             rest = None if crossing is None else self._resolve(crossing.target, crossing.matrix @ y + crossing.offset, memo)
-            if rest is None:
+            if crossing is None or rest is None:
                 found = set()
                 break
             c, i2, j2, t = rest

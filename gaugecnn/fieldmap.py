@@ -143,6 +143,10 @@ class FieldGather(nn.Module):
     pixels that have a source are gathered and written.
     """
 
+    halo: torch.Tensor
+    index: torch.Tensor
+    coeff: torch.Tensor
+
     def __init__(self, field_map: FieldMap, field_type: FieldType, charts_first: bool = False):
         super().__init__()
         self.field_type = field_type

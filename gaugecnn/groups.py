@@ -184,7 +184,8 @@ def describe_matrix(m: np.ndarray, lattice: Lattice | None = None) -> str:
             ((1, 0), (0, -1)): "a reflection of the column axis (dx -> -dx)",
             ((0, 1), (1, 0)): "a reflection across the main diagonal (dy <-> dx)",
         }
-        return named.get(tuple(map(tuple, m.tolist())), "a reflection across the anti-diagonal (dy <-> -dx)")
+        key = ((int(m[0, 0]), int(m[0, 1])), (int(m[1, 0]), int(m[1, 1])))
+        return named.get(key, "a reflection across the anti-diagonal (dy <-> -dx)")
     # the mirror line is the eigenvector of eigenvalue +1; its angle from the column axis (x)
     values, vectors = np.linalg.eigh(c)
     v = vectors[:, int(np.argmax(values))]
@@ -206,7 +207,9 @@ def _rotation(lattice: Lattice, n: int, kind: str) -> np.ndarray:
         allowed = ", ".join(f"{kind}{k}" for k in (1, 2, 3, 4, 6) if turn(k) is not None)
         family = "rotation" if kind == "C" else "dihedral"
         raise ValueError(f"the {lattice.name} lattice has {family} groups {allowed} only, not {kind}{n}")
-    return turn(n)
+    matrix = turn(n)
+    assert matrix is not None
+    return matrix
 
 
 def _name(base: str, n: int, lattice: Lattice) -> str:

@@ -34,6 +34,11 @@ class Isometry(ABC):
         return self.name
 
 
+def _step(vector: np.ndarray) -> tuple[int, int]:
+    """An integer lattice vector as a ``(dy, dx)`` tuple."""
+    return int(vector[0]), int(vector[1])
+
+
 def _scaled(value: int, new: int, old: int, what: str) -> int:
     if (value * new) % old:
         raise ValueError(f"{what} of {value} pixels at size {old} is {value * new / old} pixels at size {new}: not a pixel map")
@@ -60,7 +65,7 @@ class Translation(Isometry):
             shift = _scaled(self.offset[axis], new, old, f"a shift of {name}")
             period = _scaled(self.period[axis], new, old, f"a period of {name}")
             offset.append(shift % period if period else shift)
-        fmap = atlas.translation(tuple(offset))
+        fmap = atlas.translation((offset[0], offset[1]))
         if not fmap.valid.all():
             raise ValueError(f"{self.name} moves pixels across a boundary of {atlas!r}: it is not an isometry there")
         return fmap
@@ -136,7 +141,7 @@ class RigidMotion(Isometry):
         goes_to = np.where(matched.any(2), matched.argmax(2), -1)  # (P, 8)
         # where each group element sends each step (-1: out of the window)
         index = {step: k for k, step in enumerate(steps)}
-        sends = np.array([[index.get(tuple(int(v) for v in group.matrix(g) @ step), -2) for step in steps]
+        sends = np.array([[index.get(_step(group.matrix(g) @ step), -2) for step in steps]
                           for g in range(group.order)])  # (G, 8); -2 never equals a match
         consistent = ((goes_to[:, None, :] < 0) | (sends[None, :, :] == goes_to[:, None, :])).all(2)  # (P, G)
         decided = consistent.sum(1) == 1

@@ -71,7 +71,10 @@ def invariant_subspace(actions: list[np.ndarray]) -> np.ndarray:
                 basis.append(v)
         return _canonical_signs(np.array(basis)) if basis else np.zeros((0, dim))
     # Gram-Schmidt over the projected coordinate vectors P e_1, P e_2, ...: depends on P only
-    projector = sum(actions) / len(actions)
+    projector = actions[0].copy()
+    for a in actions[1:]:
+        projector += a
+    projector /= len(actions)
     basis = []
     for column in projector.T:
         v = column - sum((b @ column) * b for b in basis) if basis else column.copy()
@@ -202,7 +205,7 @@ def kernel_basis(rep_in: Representation, rep_out: Representation, kernel_size: i
     r = k // 2
     d_out, d_in = rep_out.dim, rep_in.dim
     elements = range(group.order)
-    basis = []
+    kernels: list[np.ndarray] = []
     done = np.zeros((k, k), dtype=bool)
     for y0 in range(k):
         for x0 in range(k):
@@ -225,10 +228,10 @@ def kernel_basis(rep_in: Representation, rep_out: Representation, kernel_size: i
                 for g in elements:
                     ky, kx = images[g]
                     kernel[:, :, ky, kx] = rep_out.matrix(g) @ value @ rep_in.matrix(g).T
-                basis.append(kernel)
+                kernels.append(kernel)
             for ky, kx in images.values():
                 done[ky, kx] = True
-    out = np.stack(basis) if basis else np.zeros((0, d_out, d_in, k, k))
+    out = np.stack(kernels) if kernels else np.zeros((0, d_out, d_in, k, k))
     out = np.where(np.abs(out) < 1e-12, 0.0, out)
     out.setflags(write=False)
     return out

@@ -150,15 +150,15 @@ def irrep(group: StructureGroup, k: int, j: int = 0) -> Representation:
     if j not in (0, 1) or (j == 1 and (not group.has_reflections or 0 < 2 * k < n)):
         raise ValueError(f"{group.name} has no irrep with j={j} at frequency k={k}")
     name = f"irrep({j},{k})" if group.has_reflections else f"irrep({k})"
-    mats = []
+    blocks = []
     for g in range(group.order):
         theta, m = _o2_decompose(group, g)
         if 0 < 2 * k < n:
             c, s = np.cos(k * theta), np.sin(k * theta)
-            mats.append(np.array([[c, -s], [s, c]]) @ np.diag([1.0, -1.0 if m else 1.0]))
+            blocks.append(np.array([[c, -s], [s, c]]) @ np.diag([1.0, -1.0 if m else 1.0]))
         else:
-            mats.append(np.array([[np.cos(k * theta) * (-1.0 if (m and j) else 1.0)]]))
-    mats = np.stack(mats)
+            blocks.append(np.array([[np.cos(k * theta) * (-1.0 if (m and j) else 1.0)]]))
+    mats = np.stack(blocks)
     mats = np.where(np.abs(mats) < 1e-12, 0.0, mats)  # cos(90°) is 6e-17, not 0; other entries keep full precision
     return Representation(group, name, mats)
 
@@ -166,7 +166,7 @@ def irrep(group: StructureGroup, k: int, j: int = 0) -> Representation:
 def irreps(group: StructureGroup) -> list[Representation]:
     """All real irreps of the group, lowest frequency first."""
     n = group.rotation_order
-    out = []
+    out: list[Representation] = []
     for k in range(n // 2 + 1):
         js = (0, 1) if group.has_reflections and (k == 0 or 2 * k == n) else (0,)
         out.extend(irrep(group, k, j) for j in js)

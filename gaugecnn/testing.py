@@ -88,7 +88,7 @@ def _atlas_for(atlas: Atlas, output: torch.Tensor) -> Atlas | None:
     if output.dim() == 2:
         return None
     spatial = tuple(output.shape[2:])
-    chart_shape = spatial[-2:]
+    chart_shape = (spatial[-2], spatial[-1])
     if (atlas.num_charts == 1 and len(spatial) != 2) or (atlas.num_charts > 1 and spatial[0] != atlas.num_charts):
         raise AssertionError(f"output spatial shape {spatial} does not fit the atlas {atlas!r}")
     return atlas.with_chart_shape(chart_shape)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import torch
@@ -42,6 +42,11 @@ def _pyplot():
             'gaugecnn.viz needs matplotlib; install it with: pip install -e ".[viz]"  (or pip install matplotlib)'
         ) from error
     return plt
+
+
+def _figure(ax: Any) -> Figure:
+    """The figure an axes belongs to."""
+    return cast("Figure", ax.get_figure())
 
 
 def _numpy(field) -> np.ndarray:
@@ -100,36 +105,37 @@ def plot_surface_field(
     """
     plt = _pyplot()
     single = not isinstance(embeddings, (list, tuple))
-    fields = [_numpy(fields)] if single else [_numpy(f) for f in fields]
-    embeddings = [embeddings] if single else list(embeddings)
-    if len(fields) != len(embeddings):
-        raise ValueError(f"{len(fields)} fields but {len(embeddings)} embeddings: give one embedding per chart")
-    if any(f.ndim != 2 for f in fields):
-        raise ValueError(f"each field must be a 2D array (H, W), got shapes {[f.shape for f in fields]}")
+    arrays = [_numpy(fields)] if single else [_numpy(f) for f in cast(Sequence[ArrayLike], fields)]
+    charts = [cast(Embedding, embeddings)] if single else list(cast(Sequence[Embedding], embeddings))
+    if len(arrays) != len(charts):
+        raise ValueError(f"{len(arrays)} fields but {len(charts)} embeddings: give one embedding per chart")
+    if any(f.ndim != 2 for f in arrays):
+        raise ValueError(f"each field must be a 2D array (H, W), got shapes {[f.shape for f in arrays]}")
     if ax is None:
         fig = plt.figure(figsize=(6, 5))
         ax = fig.add_subplot(projection="3d")
-    fig = ax.get_figure()
-    lo = min(f.min() for f in fields) if vmin is None else vmin
-    hi = max(f.max() for f in fields) if vmax is None else vmax
+    ax3d: Any = ax  # matplotlib types axes as 2D; this one is 3D
+    fig = _figure(ax)
+    lo = min(f.min() for f in arrays) if vmin is None else vmin
+    hi = max(f.max() for f in arrays) if vmax is None else vmax
     norm = plt.Normalize(lo, hi if hi > lo else lo + 1)
     colormap = plt.get_cmap(cmap)
-    for field, embed in zip(fields, embeddings):
+    for field, embed in zip(arrays, charts):
         h, w = field.shape
         s, t = np.meshgrid(np.linspace(0, 1, h * subdivide + 1), np.linspace(0, 1, w * subdivide + 1), indexing="ij")
         x, y, z = (np.asarray(c, dtype=np.float64) for c in embed(s, t))
         colours = colormap(norm(np.repeat(np.repeat(field, subdivide, 0), subdivide, 1)))
-        ax.plot_surface(x, y, z, facecolors=colours, rstride=1, cstride=1, shade=shade, linewidth=0, antialiased=False)
-    if len(fields) == 1:
-        ax.computed_zorder = False  # one surface: its facets are depth-sorted, the curves go on top
+        ax3d.plot_surface(x, y, z, facecolors=colours, rstride=1, cstride=1, shade=shade, linewidth=0, antialiased=False)
+    if len(arrays) == 1:
+        ax3d.computed_zorder = False  # one surface: its facets are depth-sorted, the curves go on top
     style = {"color": "crimson", "linewidth": 2.5, "zorder": 10} | (curve_style or {})
     for curve in curves:
         curve = np.asarray(curve)
-        ax.plot(curve[:, 0], curve[:, 1], curve[:, 2], **style)
-    ax.view_init(*view)
-    limits = np.array([ax.get_xlim3d(), ax.get_ylim3d(), ax.get_zlim3d()])
-    ax.set_box_aspect(limits[:, 1] - limits[:, 0], zoom=zoom)
-    ax.set_axis_off()
+        ax3d.plot(curve[:, 0], curve[:, 1], curve[:, 2], **style)
+    ax3d.view_init(*view)
+    limits = np.array([ax3d.get_xlim3d(), ax3d.get_ylim3d(), ax3d.get_zlim3d()])
+    ax3d.set_box_aspect(limits[:, 1] - limits[:, 0], zoom=zoom)
+    ax3d.set_axis_off()
     if colorbar:
         fig.colorbar(plt.cm.ScalarMappable(norm, colormap), ax=ax, shrink=0.6)
     return fig
@@ -168,12 +174,13 @@ def plot_embedded_field(
     if ax is None:
         fig = plt.figure(figsize=(6, 5))
         ax = fig.add_subplot(projection="3d")
-    fig = ax.get_figure()
+    ax3d: Any = ax  # matplotlib types axes as 2D; this one is 3D
+    fig = _figure(ax)
     lo = values.min() if vmin is None else vmin
     hi = values.max() if vmax is None else vmax
     norm = plt.Normalize(lo, hi if hi > lo else lo + 1)
     colormap = plt.get_cmap(cmap)
-    surface = ax.plot_trisurf(points[:, 0], points[:, 1], points[:, 2], triangles=triangles, linewidth=0,
+    surface = ax3d.plot_trisurf(points[:, 0], points[:, 1], points[:, 2], triangles=triangles, linewidth=0,
                               antialiased=False, shade=False)
     surface.set_facecolor(colormap(norm(values[triangles].mean(axis=1))))
     if marks is not None:  # drawn on top, those on the side facing the viewer only
@@ -182,11 +189,11 @@ def plot_embedded_field(
         chosen = points[np.asarray(_numpy(marks), dtype=bool).reshape(-1)]
         chosen = chosen[chosen @ towards > 0] * 1.01
         style = {"color": "crimson", "s": 18, "depthshade": False, "zorder": 10} | (mark_style or {})
-        ax.computed_zorder = False
-        ax.scatter(chosen[:, 0], chosen[:, 1], chosen[:, 2], **style)
-    ax.view_init(*view)
-    ax.set_box_aspect((1, 1, 1), zoom=zoom)
-    ax.set_axis_off()
+        ax3d.computed_zorder = False
+        ax3d.scatter(chosen[:, 0], chosen[:, 1], chosen[:, 2], **style)
+    ax3d.view_init(*view)
+    ax3d.set_box_aspect((1, 1, 1), zoom=zoom)
+    ax3d.set_axis_off()
     if colorbar:
         fig.colorbar(plt.cm.ScalarMappable(norm, colormap), ax=ax, shrink=0.6)
     return fig
@@ -223,7 +230,7 @@ def plot_transport_padding(
     if ax is None:
         cell = 0.5 if annotate_sources else 0.35
         fig, ax = plt.subplots(figsize=(cell * wp + 3.5, cell * hp + 0.6), layout="constrained")
-    fig = ax.get_figure()
+    fig = _figure(ax)
     used, labels = set(), {}
     fontsize = 7 if annotate_sources else 8
     for i in range(hp):

@@ -79,7 +79,7 @@ class CubeSphere(Atlas):
         u = (2 * np.arange(n) + 1 - n) / n  # pixel centres in (-1, 1)
         points = np.stack([
             normal[None, None, :] + u[:, None, None] * r[None, None, :] + u[None, :, None] * c[None, None, :]
-            for normal, r, c in (_FRAMES[f] for f in self.charts)
+            for normal, r, c in (_FRAMES[str(f)] for f in self.charts)
         ])
         return points / np.linalg.norm(points, axis=-1, keepdims=True)
 
@@ -91,7 +91,7 @@ class CubeSphere(Atlas):
     @staticmethod
     def face_frames() -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Per face name: outward normal N, row direction R, column direction C (3D, with R x C = N)."""
-        return {name: tuple(v.copy() for v in frame) for name, frame in _FRAMES.items()}
+        return {name: (n.copy(), r.copy(), c.copy()) for name, (n, r, c) in _FRAMES.items()}
 
     def isometries(self) -> list[CubeRotation]:
         """All symmetries of the cube whose frame changes lie in the group."""

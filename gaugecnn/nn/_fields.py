@@ -17,6 +17,9 @@ class FieldLayout(nn.Module):
     channels, picked out by a mask. Larger norm fields are gathered by dimension.
     """
 
+    norm1_mask: torch.Tensor
+    norm1_channels: torch.Tensor
+
     def __init__(self, field_type: FieldType):
         super().__init__()
         self.field_type = field_type

@@ -34,6 +34,12 @@ class FieldBatchNorm(nn.Module):
     batch, which leaves them unchanged.
     """
 
+    field_of_channel: torch.Tensor
+    averaging: torch.Tensor
+    centred: torch.Tensor
+    running_mean: torch.Tensor
+    running_var: torch.Tensor
+
     def __init__(self, field_type: FieldType, eps: float = 1e-5, momentum: float = 0.1, affine: bool = True):
         super().__init__()
         self.in_type = self.out_type = field_type

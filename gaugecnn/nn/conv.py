@@ -76,6 +76,12 @@ class GaugeConv(AtlasModule):
     Shapes: ``(batch, in_type.size, *atlas.shape) -> (batch, out_type.size, *atlas.shape)``.
     """
 
+    _float_reference: torch.Tensor
+    _out_order: torch.Tensor
+    _in_order: torch.Tensor
+    _kernel_source: torch.Tensor | None
+    _kernel_sign: torch.Tensor | None
+
     def __init__(
         self,
         atlas: Atlas,
@@ -99,23 +105,23 @@ class GaugeConv(AtlasModule):
         self._pairs: list[tuple[int, int, str]] = []
         for o, rep_out in enumerate(self._out.reps):
             for i, rep_in in enumerate(self._in.reps):
-                basis = kernel_basis(rep_in, rep_out, kernel_size, self.basis)
-                if len(basis) == 0:
+                kernels = kernel_basis(rep_in, rep_out, kernel_size, self.basis)
+                if len(kernels) == 0:
                     continue
                 key = f"{self._in.keys[i]}_to_{self._out.keys[o]}"
-                shape = (self._out.multiplicity[o], self._in.multiplicity[i], len(basis))
+                shape = (self._out.multiplicity[o], self._in.multiplicity[i], len(kernels))
                 self.weights[key] = nn.Parameter(torch.randn(shape) * std)
-                self.register_buffer(f"basis_{key}", torch.tensor(basis, dtype=torch.float64), persistent=False)
+                self.register_buffer(f"basis_{key}", torch.tensor(kernels, dtype=torch.float64), persistent=False)
                 self._pairs.append((o, i, key))
 
         self.biases = nn.ParameterDict()
         if bias:
             for o, rep_out in enumerate(self._out.reps):
-                basis = bias_basis(rep_out)
-                if len(basis):
+                biases = bias_basis(rep_out)
+                if len(biases):
                     key = self._out.keys[o]
-                    self.biases[key] = nn.Parameter(torch.zeros(self._out.multiplicity[o], len(basis)))
-                    self.register_buffer(f"bias_basis_{key}", torch.tensor(basis, dtype=torch.float64), persistent=False)
+                    self.biases[key] = nn.Parameter(torch.zeros(self._out.multiplicity[o], len(biases)))
+                    self.register_buffer(f"bias_basis_{key}", torch.tensor(biases, dtype=torch.float64), persistent=False)
         self._bind_gather_expansion()
         self._expanded_cache: tuple | None = None
         # follows .to() / .double() like the parameters: the dtype and device of a kernel that has none
@@ -178,7 +184,7 @@ class GaugeConv(AtlasModule):
         One signed gather of the parameters when the bases allow it (``_bind_gather_expansion``),
         else ``expand_weight_reference``; tests check that both give the same kernel.
         """
-        if self._kernel_source is None:
+        if self._kernel_source is None or self._kernel_sign is None:
             return self.expand_weight_reference()
         ref = next(iter(self.weights.values()), self._float_reference)
         flat = torch.cat([w.reshape(-1) for w in self.weights.values()] + [ref.new_zeros(1)])

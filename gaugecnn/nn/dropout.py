@@ -27,6 +27,8 @@ class FieldDropout(nn.Module):
     Shapes: ``(batch, field_type.size, *spatial) -> same``.
     """
 
+    field_of_channel: torch.Tensor
+
     def __init__(self, field_type: FieldType, p: float = 0.5, per: str = "field"):
         super().__init__()
         if not 0.0 <= p < 1.0:

@@ -31,6 +31,11 @@ __all__ = ["export", "FrozenConv"]
 class FrozenConv(nn.Module):
     """Index padding (along glued axes) plus ``conv2d`` with a fixed kernel: the inference form of a conv on an atlas."""
 
+    weight: torch.Tensor
+    bias: torch.Tensor | None
+    cones: torch.Tensor | None
+    blind: torch.Tensor | None
+
     def __init__(self, conv: GaugeConv | ConventionalConv, memory_format: torch.memory_format = torch.contiguous_format):
         super().__init__()
         with torch.no_grad():

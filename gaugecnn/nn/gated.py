@@ -31,6 +31,9 @@ class GatedNonlinearity(nn.Module):
     Shapes: ``(batch, in_type.size, *spatial) -> (batch, field_type.size, *spatial)``.
     """
 
+    gated_mask: torch.Tensor
+    gate_index: torch.Tensor
+
     def __init__(self, field_type: FieldType, activation: str = "elu"):
         super().__init__()
         if activation not in _ACTIVATIONS:

@@ -60,15 +60,17 @@ class FieldNonlinearity(nn.Module):
         spatial = (1,) * (x.dim() - 2)
         n1 = len(layout.norm1_channels)
         out = x if layout.all_norm1 else sigma(x)
+        norm_bias = self.norm_bias
+        assert norm_bias is not None  # there are norm fields
         if n1:  # one-dim norm fields, elementwise: sign(x) σ(|x| + b)
-            bias = x.new_zeros(x.shape[1]).index_copy(0, layout.norm1_channels, self.norm_bias[:n1].to(x.dtype))
+            bias = x.new_zeros(x.shape[1]).index_copy(0, layout.norm1_channels, norm_bias[:n1].to(x.dtype))
             signed = torch.sign(x) * sigma(x.abs() + bias.view(1, -1, *spatial))
             out = signed if layout.all_norm1 else torch.where(layout.mask(x), signed, out)
         start = n1
         for d in layout.multi_dims:  # v/|v| σ(|v| + b), gathered by dimension
             v = layout.fields(x, d)
             n = v.shape[1]
-            bias = self.norm_bias[start : start + n].view(1, n, 1, *spatial)
+            bias = norm_bias[start : start + n].view(1, n, 1, *spatial)
             start += n
             norm = torch.linalg.vector_norm(v, dim=2, keepdim=True)  # gradient 0 at v = 0, not NaN
             # v/|v| σ(|v|+b) as v · σ(|v|+b)/|v|, and 0 at v = 0, where (as sign(0) = 0) the direction is taken as none

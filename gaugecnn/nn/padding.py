@@ -44,6 +44,9 @@ class AtlasModule(nn.Module):
     same manifold with re-oriented charts); parameters are untouched.
     """
 
+    cones: torch.Tensor | None
+    blind: torch.Tensor | None
+
     def __init__(self, atlas: Atlas):
         super().__init__()
         if not isinstance(atlas, Atlas):

@@ -58,6 +58,11 @@ class GaugePool(AtlasModule):
     coarse cone pixels come out zero.
     """
 
+    missing: torch.Tensor
+    window_index: torch.Tensor
+    window_missing: torch.Tensor
+    out_cones: torch.Tensor | None
+
     def __init__(self, atlas: Atlas, field_type: FieldType, mode: str = "max"):
         super().__init__(atlas)
         check_group(field_type, atlas, "field_type")
@@ -98,13 +103,13 @@ class GaugePool(AtlasModule):
         source = fmap.source.reshape(-1)
         # a position takes no part when it has no source or its source is a cone pixel
         unusable = (source < 0) | atlas.cone_pixels.reshape(-1)[np.maximum(source, 0)]
-        index = np.empty((len(window), n, ho, wo), dtype=np.int64)
+        positions = np.empty((len(window), n, ho, wo), dtype=np.int64)
         for c, chart in enumerate(atlas.charts):
             rows = 2 * np.arange(ho)[:, None] + coarse_offset(atlas, chart)[0] + 1
             cols = 2 * np.arange(wo)[None, :] + coarse_offset(atlas, chart)[1] + 1
             for k, (dy, dx) in enumerate(window):
-                index[k, c] = (c * (h + 2) + rows + dy) * (w + 2) + cols + dx
-        index = index.reshape(len(window), -1)
+                positions[k, c] = (c * (h + 2) + rows + dy) * (w + 2) + cols + dx
+        index = positions.reshape(len(window), -1)
         self.register_buffer("window_index", torch.from_numpy(index), persistent=False)
         self.register_buffer("window_missing", torch.from_numpy(unusable[index]), persistent=False)
         self._bind_cone_mask(atlas)  # the fine cone pixels are never read
@@ -141,8 +146,10 @@ class GaugePool(AtlasModule):
             return x.flatten(2).gather(2, idx.flatten(2)).view_as(pooled)
         (batch, channels, h, w), k = x.shape, window[0] * window[1]
         ho, wo = (h - window[0]) // 2 + 1, (w - window[1]) // 2 + 1
-        windows = [t.unfold(2, window[0], 2).unfold(3, window[1], 2) for t in (x, score)]  # (b, c, ho, wo, kh, kw)
-        return mean_of_maxima(*(t.reshape(batch, channels, ho, wo, k) for t in windows), -1)
+        def windows(t: torch.Tensor) -> torch.Tensor:  # (b, c, ho, wo, kh * kw)
+            return t.unfold(2, window[0], 2).unfold(3, window[1], 2).reshape(batch, channels, ho, wo, k)
+
+        return mean_of_maxima(windows(x), windows(score), -1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_field(x, self.in_type, self.atlas.shape, "GaugePool")
@@ -175,6 +182,8 @@ class GroupPool(nn.Module):
     Permutation fields (trivial, regular) give the max over their channels, the others
     their norm ``|v|``. Shapes: ``(batch, field_type.size, *spatial) -> (batch, len(field_type), *spatial)``.
     """
+
+    order: torch.Tensor
 
     def __init__(self, field_type: FieldType):
         super().__init__()

@@ -32,6 +32,8 @@ class Restrict(nn.Module):
     Shapes: ``(batch, field_type.size, *atlas.shape) -> same``.
     """
 
+    order: torch.Tensor
+
     def __init__(self, atlas: Atlas, field_type: FieldType, subgroup: StructureGroup):
         super().__init__()
         check_group(field_type, atlas, "field_type")

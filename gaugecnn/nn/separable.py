@@ -57,6 +57,8 @@ class SeparableGaugeConv(AtlasModule):
     Shapes: ``(batch, in_type.size, *atlas.shape) -> (batch, out_type.size, *atlas.shape)``.
     """
 
+    kernel_source: torch.Tensor
+
     def __init__(self, atlas: Atlas, in_type: FieldType, out_type: FieldType, kernel_size: int, bias: bool = True):
         super().__init__(atlas)
         kernel_size = _check_kernel_size(kernel_size)

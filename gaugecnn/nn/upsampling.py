@@ -40,11 +40,11 @@ def _parents(n_fine: int) -> list[list[int]]:
     return [[i // 2] if i % 2 == 0 else [i // 2, i // 2 + 1] for i in range(n_fine)]
 
 
-def _cell_sources(atlas: Atlas) -> list[list[list[tuple[int, int]]]]:
+def _cell_sources(atlas: Atlas) -> list[list[tuple[int, int]]]:
     """Per fine pixel (flat), the coarse pixels (flat index, element) it averages: in-chart parents."""
     (n, h, w), (ho, wo) = atlas.grid, atlas.coarsened().chart_shape
     rows, cols = _parents(h), _parents(w)
-    out = []
+    out: list[list[tuple[int, int]]] = []
     for c in range(n):
         for i in range(h):
             for j in range(w):
@@ -90,6 +90,8 @@ def _vertex_sources(atlas: Atlas, only_coincident: bool = False) -> list[list[tu
 class _CoarseToFine(nn.Module):
     """``out[p] = Σ_k w_k[p] ρ(g_k[p]) x[s_k[p]]``: a weighted sum of FieldMaps from the coarse grid to the fine one."""
 
+    weights: torch.Tensor
+
     def __init__(self, atlas: Atlas, field_type: FieldType, sources: list[list[tuple[int, int]]], mean: bool):
         super().__init__()
         coarse = atlas.coarsened()
@@ -129,6 +131,8 @@ class GaugeUpsample(AtlasModule):
 
     Shapes: ``(batch, C, *atlas.coarsened().shape) -> (batch, C, *atlas.shape)``.
     """
+
+    in_cones: torch.Tensor | None
 
     def __init__(self, atlas: Atlas, field_type: FieldType, mode: str = "nearest"):
         super().__init__(atlas)
