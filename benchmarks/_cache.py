@@ -29,8 +29,9 @@ def checksum(arrays: dict[str, np.ndarray]) -> str:
     return h.hexdigest()
 
 
-def cached_arrays(cache: Path, stem: str, generate: Callable[[], dict[str, np.ndarray]], describe: str,
-                  log: Callable[[str], object] = print) -> dict[str, np.ndarray]:
+def cached_arrays(
+    cache: Path, stem: str, generate: Callable[[], dict[str, np.ndarray]], describe: str, log: Callable[[str], object] = print
+) -> dict[str, np.ndarray]:
     """The arrays of ``cache/stem``, generated (``describe`` says what, in the message) if missing or corrupt."""
     cache = Path(cache)
     cache.mkdir(parents=True, exist_ok=True)

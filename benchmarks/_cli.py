@@ -21,8 +21,7 @@ import torch
 
 from ._training import RESULTS_FILE, CheckpointError, claim_run, finished_runs, run_name
 
-__all__ = ["HelpFormatter", "add_run_options", "apply_preset", "prepare_torch", "device_from", "distributed", "shard_of",
-           "train_runs"]
+__all__ = ["HelpFormatter", "add_run_options", "apply_preset", "prepare_torch", "device_from", "distributed", "shard_of", "train_runs"]
 
 
 class HelpFormatter(argparse.HelpFormatter):
@@ -37,38 +36,75 @@ class HelpFormatter(argparse.HelpFormatter):
 
 def add_run_options(p: argparse.ArgumentParser, cache_help: str) -> None:
     """The options every benchmark shares: seeds, device, threads, data, output, parallelism, tables."""
-    p.add_argument("--runs", type=int, default=1,
-                   help="independent runs (seeds) per model and train mode; runs go seed by seed, so that an "
-                   "interrupted sweep leaves every cell with about the same number of runs")
+    p.add_argument(
+        "--runs",
+        type=int,
+        default=1,
+        help="independent runs (seeds) per model and train mode; runs go seed by seed, so that an "
+        "interrupted sweep leaves every cell with about the same number of runs",
+    )
     p.add_argument("--seed", type=int, default=0, help="first seed; runs use seed, seed+1, ...")
     p.add_argument("--device", default="auto", help="'auto' (CUDA when present), 'cpu', 'cuda', 'cuda:1', ...")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's own choice)")
-    p.add_argument("--no-flush-denormal", action="store_true",
-                   help="keep denormal floats; by default they are flushed to zero, without which CPU training "
-                   "slows 5-10x after a few dozen Adam steps")
-    p.add_argument("--data-root", type=Path, default=None,
-                   help="folder holding MNIST/raw/*.gz (torchvision layout) to copy from, for machines without a "
-                   "network; otherwise MNIST is downloaded by torchvision into the cache")
+    p.add_argument(
+        "--no-flush-denormal",
+        action="store_true",
+        help="keep denormal floats; by default they are flushed to zero, without which CPU training "
+        "slows 5-10x after a few dozen Adam steps",
+    )
+    p.add_argument(
+        "--data-root",
+        type=Path,
+        default=None,
+        help="folder holding MNIST/raw/*.gz (torchvision layout) to copy from, for machines without a "
+        "network; otherwise MNIST is downloaded by torchvision into the cache",
+    )
     p.add_argument("--cache-dir", type=Path, default=None, help=cache_help)
-    p.add_argument("--out", type=Path, default=Path("results"),
-                   help=f"results folder: {RESULTS_FILE} (one JSON line per finished run), table.md, checkpoints/")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("results"),
+        help=f"results folder: {RESULTS_FILE} (one JSON line per finished run), table.md, checkpoints/",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
-    p.add_argument("--parallel", default="data", choices=("data", "seeds"),
-                   help="under torchrun: 'data' trains each run data-parallel (DistributedDataParallel; gloo on CPU, "
-                   "nccl on CUDA); 'seeds' gives each process its own share of the runs")
-    p.add_argument("--jobs", type=int, default=1,
-                   help="runs trained at once, each in its own process, sharing the results folder (on one GPU, "
-                   "several small runs use it better than one; with several GPUs, jobs are spread over them)")
+    p.add_argument(
+        "--parallel",
+        default="data",
+        choices=("data", "seeds"),
+        help="under torchrun: 'data' trains each run data-parallel (DistributedDataParallel; gloo on CPU, "
+        "nccl on CUDA); 'seeds' gives each process its own share of the runs",
+    )
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="runs trained at once, each in its own process, sharing the results folder (on one GPU, "
+        "several small runs use it better than one; with several GPUs, jobs are spread over them)",
+    )
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)  # a process started by --jobs
-    p.add_argument("--shard", default=None, metavar="K/N",
-                   help="run only the K-th of N shares of the runs (K = 0..N-1), to spread seeds over machines")
-    p.add_argument("--merge", type=Path, nargs="*", default=[], metavar="FILE",
-                   help="more results.jsonl files (e.g. from other machines) to include in the table")
-    p.add_argument("--table", type=Path, nargs="+", default=None, metavar="FILE",
-                   help="train nothing: print the table of the finished runs in these results files (those of "
-                   "the protocol the other options give, by default the published one)")
-    p.add_argument("--update-docs", action="store_true",
-                   help="with --table FILE: rewrite the generated tables and chart of the docs from FILE")
+    p.add_argument(
+        "--shard", default=None, metavar="K/N", help="run only the K-th of N shares of the runs (K = 0..N-1), to spread seeds over machines"
+    )
+    p.add_argument(
+        "--merge",
+        type=Path,
+        nargs="*",
+        default=[],
+        metavar="FILE",
+        help="more results.jsonl files (e.g. from other machines) to include in the table",
+    )
+    p.add_argument(
+        "--table",
+        type=Path,
+        nargs="+",
+        default=None,
+        metavar="FILE",
+        help="train nothing: print the table of the finished runs in these results files (those of "
+        "the protocol the other options give, by default the published one)",
+    )
+    p.add_argument(
+        "--update-docs", action="store_true", help="with --table FILE: rewrite the generated tables and chart of the docs from FILE"
+    )
 
 
 def apply_preset(args: argparse.Namespace, quick: dict, protocol) -> None:
@@ -126,8 +162,9 @@ def device_from(name: str) -> torch.device:
     return device
 
 
-def _run_jobs(module: str, argv: list[str], args: argparse.Namespace, device: torch.device,
-              runs: Sequence[tuple[str, str, int]], config) -> int:
+def _run_jobs(
+    module: str, argv: list[str], args: argparse.Namespace, device: torch.device, runs: Sequence[tuple[str, str, int]], config
+) -> int:
     """Train ``runs`` in ``args.jobs`` worker processes of ``python -m module`` over one results folder.
 
     Every worker walks the same run list and trains the runs no other worker has claimed
@@ -166,8 +203,10 @@ def _run_jobs(module: str, argv: list[str], args: argparse.Namespace, device: to
         return 130
     failed = [p.returncode for p in procs if p.returncode]
     if failed:
-        print(f"{len(failed)} of {args.jobs} jobs failed (exit status {', '.join(map(str, failed))}); their output is above. "
-              "Finished runs are kept; re-run the same command to train the rest")
+        print(
+            f"{len(failed)} of {args.jobs} jobs failed (exit status {', '.join(map(str, failed))}); their output is above. "
+            "Finished runs are kept; re-run the same command to train the rest"
+        )
         return 1
     return 0
 
@@ -196,9 +235,9 @@ def train_runs(
     share); ``train(model, mode, seed)`` trains one and returns its record (``{}`` on ranks
     other than 0); ``summary(record)`` is the line printed for it.
     """
+
     def finished(model: str, mode: str, seed: int) -> bool:
-        return any((r["model"], r["train_mode"], r["seed"]) == (model, mode, seed) and config.matches(r)
-                   for r in finished_runs(args.out))
+        return any((r["model"], r["train_mode"], r["seed"]) == (model, mode, seed) and config.matches(r) for r in finished_runs(args.out))
 
     if args.jobs > 1:
         return _run_jobs(module, argv, args, device, runs, config) or None

@@ -49,8 +49,7 @@ def write_blocks(doc: Path, blocks: dict[str, str], command: str) -> Path:
     """
     text = doc.read_text()
     if not set(blocks) & set(read_blocks(text)):
-        raise ValueError(f"{doc} has no markers for any of the generated blocks {sorted(blocks)}; "
-                         "add them (see benchmarks/_docs.py)")
+        raise ValueError(f"{doc} has no markers for any of the generated blocks {sorted(blocks)}; add them (see benchmarks/_docs.py)")
     new = replace_blocks(text, blocks, command)
     if new != text:
         atomic_write_text(doc, new)

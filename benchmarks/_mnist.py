@@ -100,5 +100,3 @@ def load_mnist(cache: Path, data_root: Path | None):
             f"could not read MNIST in {cache} from the checked copies of --data-root {data_root} "
             f"({first_line(error)}); delete {cache / 'MNIST'} and run again"
         ) from error
-
-

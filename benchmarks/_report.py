@@ -59,18 +59,19 @@ def provenance(records: Sequence[dict]) -> str:
     walls = {}
     for r in records:
         walls.setdefault(r["device"], []).append(r["wall_time_s"])
-    wall = "; ".join(f"{device}: median {statistics.median(w) / 60:.0f} min, {min(w) / 60:.0f}–{max(w) / 60:.0f}"
-                     for device, w in sorted(walls.items()))
-    return "\n".join([
-        f"- {len(records)} finished runs of the paper's protocol.",
-        f"- Devices: {counted('device')}.",
-        f"- gaugecnn {counted('gaugecnn_version')}; torch {counted('torch_version')}.",
-        f"- Wall time per run (training and evaluation): {wall}.",
-    ])
+    wall = "; ".join(
+        f"{device}: median {statistics.median(w) / 60:.0f} min, {min(w) / 60:.0f}–{max(w) / 60:.0f}" for device, w in sorted(walls.items())
+    )
+    return "\n".join(
+        [
+            f"- {len(records)} finished runs of the paper's protocol.",
+            f"- Devices: {counted('device')}.",
+            f"- gaugecnn {counted('gaugecnn_version')}; torch {counted('torch_version')}.",
+            f"- Wall time per run (training and evaluation): {wall}.",
+        ]
+    )
 
 
 def chart_source(path: Path) -> str:
     """What the chart records as its source: the data file's name and SHA-256."""
     return f"{Path(path).name} sha256:{hashlib.sha256(Path(path).read_bytes()).hexdigest()}"
-
-

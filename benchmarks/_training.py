@@ -144,8 +144,7 @@ def data_parallel(model: torch.nn.Module, device: torch.device) -> torch.nn.para
     return ddp(model, device_ids=[device.index] if device.type == "cuda" else None, **{no_resync: False})
 
 
-def train_epoch(model, optimizer, images, labels, order, batch_size: int, device, progress=None,
-                rank: int = 0, world: int = 1) -> None:
+def train_epoch(model, optimizer, images, labels, order, batch_size: int, device, progress=None, rank: int = 0, world: int = 1) -> None:
     """One epoch of Adam steps over ``order`` in global batches of ``batch_size``.
 
     Under torch.distributed (``model`` wrapped in DistributedDataParallel) every rank takes
@@ -244,8 +243,9 @@ def fit(
     prefix = f"{run.get('model')}_{run.get('train_mode')}_seed{seed}_"
     others = [p.name for p in ckpt.parent.glob(prefix + "*.pt") if p != ckpt]
     if others and rank == 0:
-        tqdm.write(f"note: {', '.join(sorted(others))} in {ckpt.parent} belong to other settings of this run; "
-                   "they are kept and not resumed")
+        tqdm.write(
+            f"note: {', '.join(sorted(others))} in {ckpt.parent} belong to other settings of this run; they are kept and not resumed"
+        )
     state = _load_checkpoint(ckpt, device, config, rank)
     if state is not None:
         model.load_state_dict(state["model"])
@@ -272,9 +272,16 @@ def fit(
         elapsed += time.perf_counter() - start
         if rank == 0:
             atomic_torch_save(
-                {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                 "shuffle": shuffle.get_state(), "rng": _rng_state(), "epoch": epoch + 1, "elapsed": elapsed,
-                 "run": {**run, "seed": seed, **config.training()}},
+                {
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "shuffle": shuffle.get_state(),
+                    "rng": _rng_state(),
+                    "epoch": epoch + 1,
+                    "elapsed": elapsed,
+                    "run": {**run, "seed": seed, **config.training()},
+                },
                 ckpt,
             )
         if world > 1:
@@ -286,8 +293,11 @@ def fit(
 
 def provenance(device: torch.device) -> dict:
     """Where and with what a run was made: device, versions, time."""
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else \
-        f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+    name = (
+        torch.cuda.get_device_name(device)
+        if device.type == "cuda"
+        else f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+    )
     return {
         "device": name,
         "gaugecnn_version": gaugecnn.__version__,

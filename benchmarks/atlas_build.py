@@ -74,8 +74,13 @@ def measure(resolutions: list[int], rounds: int) -> dict:
     for r in resolutions:
         medians = {step: statistics.median(s[step] for s in samples[r]) for step in STEPS}
         results[str(r)] = {**medians, "total": statistics.median(sum(s.values()) for s in samples[r])}
-    return {"device": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
-            "torch": torch.__version__, "rounds": rounds, "results": results}
+    return {
+        "device": platform.processor() or platform.machine(),
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "rounds": rounds,
+        "results": results,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -94,8 +94,9 @@ def plot_mobius_field(
     if cut:
         s = np.linspace(0, 1, 30)
         curves.append(np.stack(mobius_embedding(s, np.zeros_like(s)), axis=1))
-    return plot_surface_field(field, mobius_embedding, ax=ax, cmap=cmap, subdivide=3, curves=curves, view=view, zoom=zoom,
-                              curve_style={"linewidth": 2})
+    return plot_surface_field(
+        field, mobius_embedding, ax=ax, cmap=cmap, subdivide=3, curves=curves, view=view, zoom=zoom, curve_style={"linewidth": 2}
+    )
 
 
 def _plot_chart(ax: Axes, field: np.ndarray, cmap: str, title: str) -> None:
@@ -105,8 +106,13 @@ def _plot_chart(ax: Axes, field: np.ndarray, cmap: str, title: str) -> None:
     for x, direction in ((-0.5, 1), (length - 0.5, -1)):
         ax.plot([x, x], [-0.5, width - 0.5], color="crimson", linewidth=3, clip_on=False)
         start, end = (0.15 * width, 0.85 * width)[::direction]
-        ax.annotate("", xy=(x, end), xytext=(x, start), annotation_clip=False,
-                    arrowprops={"arrowstyle": "-|>", "color": "crimson", "linewidth": 1.5, "mutation_scale": 14})
+        ax.annotate(
+            "",
+            xy=(x, end),
+            xytext=(x, start),
+            annotation_clip=False,
+            arrowprops={"arrowstyle": "-|>", "color": "crimson", "linewidth": 1.5, "mutation_scale": 14},
+        )
     ax.set_xlabel("length (columns)", fontsize=9)
     ax.set_ylabel("width (rows)", fontsize=9)
     ax.set_xticks([0, length - 1])
@@ -178,7 +184,7 @@ def _cube_example(n: int = 24) -> tuple[CubeSphere, torch.Tensor]:
     bump_at = np.array([0.9, 0.35, 0.6]) / np.linalg.norm([0.9, 0.35, 0.6])
     band_normal = np.array([0.0, 1.0, 1.0]) / math.sqrt(2)
     bump = np.exp(-np.sum((direction - bump_at) ** 2, axis=-1) / 0.08)
-    band = 0.6 * np.exp(-(direction @ band_normal) ** 2 / 0.01)
+    band = 0.6 * np.exp(-((direction @ band_normal) ** 2) / 0.01)
     return atlas, torch.from_numpy(np.maximum(bump, band))
 
 
@@ -189,23 +195,36 @@ def _icosphere_figure(r: int = 4) -> Figure:
     direction = atlas.embedding()
     bump_at = np.array([0.6, -0.5, 0.62]) / np.linalg.norm([0.6, -0.5, 0.62])
     band_normal = np.array([0.3, 0.2, 1.0]) / np.linalg.norm([0.3, 0.2, 1.0])
-    field = np.maximum(np.exp(-np.sum((direction - bump_at) ** 2, axis=-1) / 0.08),
-                       0.6 * np.exp(-(direction @ band_normal) ** 2 / 0.01))
+    field = np.maximum(np.exp(-np.sum((direction - bump_at) ** 2, axis=-1) / 0.08), 0.6 * np.exp(-((direction @ band_normal) ** 2) / 0.01))
     scalar = FieldType(atlas.group, [trivial(atlas.group)])
     rotation = atlas.isometries()[7]
     turned = rotation.field_map(atlas).apply(torch.from_numpy(field)[None, None], scalar)[0, 0]
     charts = np.broadcast_to(np.arange(atlas.num_charts)[:, None, None], atlas.shape)
     fig = plt.figure(figsize=(11, 4))
     view = (20.0, -50.0)
-    for k, (f, cmap, title) in enumerate((
-        (charts, "tab10", f"IcoSphere({r}): ten charts of {atlas.chart_shape[0]} x {atlas.chart_shape[1]} vertices,\n"
-                          "the cone pixels in red (the two poles are no pixels)"),
-        (field, "viridis", "a field on it"),
-        (turned.numpy(), "viridis", "after a rotation of the icosahedron\n(RigidMotion, an exact pixel permutation)"),
-    )):
+    for k, (f, cmap, title) in enumerate(
+        (
+            (
+                charts,
+                "tab10",
+                f"IcoSphere({r}): ten charts of {atlas.chart_shape[0]} x {atlas.chart_shape[1]} vertices,\n"
+                "the cone pixels in red (the two poles are no pixels)",
+            ),
+            (field, "viridis", "a field on it"),
+            (turned.numpy(), "viridis", "after a rotation of the icosahedron\n(RigidMotion, an exact pixel permutation)"),
+        )
+    ):
         ax = fig.add_subplot(1, 3, k + 1, projection="3d")
-        plot_embedded_field(f, atlas, ax=ax, cmap=cmap, view=view, marks=atlas.cone_pixels if k == 0 else None,
-                            vmin=None if k == 0 else 0.0, vmax=None if k == 0 else 1.0)
+        plot_embedded_field(
+            f,
+            atlas,
+            ax=ax,
+            cmap=cmap,
+            view=view,
+            marks=atlas.cone_pixels if k == 0 else None,
+            vmin=None if k == 0 else 0.0,
+            vmax=None if k == 0 else 1.0,
+        )
         ax.set_title(title, fontsize=9.5)
     fig.subplots_adjust(left=0, right=1, bottom=0, top=0.88, wspace=0)
     return fig
@@ -232,13 +251,23 @@ def plot_results(records: Sequence[dict], path: Path | str, source: str | None =
             paper_mean, paper_std = PAPER[model][1 + k]
             ours = [r["test_error_shifted"] for r in records if r["model"] == model and r["train_mode"] == mode]
             x = m + (2 * k - 1.5) * bar
-            ax.bar(x + bar, paper_mean, bar, yerr=paper_std, color=colours[mode], alpha=0.35, hatch="//",
-                   edgecolor=colours[mode], error_kw={"linewidth": 0.8})
+            ax.bar(
+                x + bar,
+                paper_mean,
+                bar,
+                yerr=paper_std,
+                color=colours[mode],
+                alpha=0.35,
+                hatch="//",
+                edgecolor=colours[mode],
+                error_kw={"linewidth": 0.8},
+            )
             if ours:
                 std = statistics.stdev(ours) if len(ours) > 1 else 0.0
                 ax.bar(x, statistics.mean(ours), bar, yerr=std or None, color=colours[mode], error_kw={"linewidth": 0.8})
-                ax.text(x, statistics.mean(ours) * 1.08, f"{statistics.mean(ours):.2f}", ha="center", va="bottom",
-                        fontsize=6.5, rotation=90)
+                ax.text(
+                    x, statistics.mean(ours) * 1.08, f"{statistics.mean(ours):.2f}", ha="center", va="bottom", fontsize=6.5, rotation=90
+                )
     from matplotlib.patches import Patch
 
     handles = [
@@ -253,8 +282,12 @@ def plot_results(records: Sequence[dict], path: Path | str, source: str | None =
     ax.set_xticks(range(len(models)), models, fontsize=9)
     ax.set_ylabel("test error on shifted digits (%)")
     runs = sum(r["model"] in models for r in records)
-    ax.set_title(f"Möbius MNIST: {runs} run{'s' if runs != 1 else ''} of ours beside the paper (Weiler et al. 2021)"
-                 if runs else "Möbius MNIST: the paper's test errors (no runs of ours yet)", fontsize=10)
+    ax.set_title(
+        f"Möbius MNIST: {runs} run{'s' if runs != 1 else ''} of ours beside the paper (Weiler et al. 2021)"
+        if runs
+        else "Möbius MNIST: the paper's test errors (no runs of ours yet)",
+        fontsize=10,
+    )
     ax.grid(axis="y", which="both", alpha=0.3)
     path = atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110, metadata={"Source": source} if source else None))
     plt.close(fig)
@@ -309,8 +342,10 @@ def _gauge_regular(args, images: torch.Tensor, labels: torch.Tensor) -> tuple[to
         except Exception as error:  # truncated, corrupt, or another model's weights
             reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
             if args.weights:
-                raise SystemExit(f"error: could not read gauge_regular weights from {weights} ({reason}); "
-                                 "pass another --weights, or none to train briefly") from None
+                raise SystemExit(
+                    f"error: could not read gauge_regular weights from {weights} ({reason}); "
+                    "pass another --weights, or none to train briefly"
+                ) from None
             print(f"kernels: skipping unreadable weights {weights} ({reason})")
             torch.manual_seed(0)
             model = build_model("gauge_regular", MobiusStrip(28, 28))
@@ -347,18 +382,27 @@ def _save(fig: Figure, path: Path, dpi: int = 100) -> None:
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m benchmarks.figures", description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, default=Path("docs/img"), help="folder for the PNGs (default docs/img)")
-    p.add_argument("--quick", action="store_true",
-                   help="fast: 384 training digits, 4 training steps when no weights, synthetic digits when no MNIST")
+    p.add_argument(
+        "--quick", action="store_true", help="fast: 384 training digits, 4 training steps when no weights, synthetic digits when no MNIST"
+    )
     p.add_argument("--synthetic", action="store_true", help="use synthetic digit-like strokes instead of MNIST")
     p.add_argument("--data-root", type=Path, default=None, help="folder holding MNIST/raw/*.gz (torchvision layout)")
     p.add_argument("--cache-dir", type=Path, default=None, help="Möbius MNIST cache (default $GAUGECNN_CACHE or ~/.cache/gaugecnn)")
-    p.add_argument("--weights", type=Path, default=None,
-                   help="state_dict of a trained gauge_regular model (default: results/full/models/gauge_regular_*.pt "
-                   "if present, else a brief training run)")
+    p.add_argument(
+        "--weights",
+        type=Path,
+        default=None,
+        help="state_dict of a trained gauge_regular model (default: results/full/models/gauge_regular_*.pt "
+        "if present, else a brief training run)",
+    )
     p.add_argument("--steps", type=int, default=None, help="training steps when there are no weights (default 60, --quick 4)")
-    p.add_argument("--results", type=Path, default=RESULTS_DATA,
-                   help="results file of the benchmark for results.png (default: the committed "
-                   "benchmarks/results/mobius_mnist.jsonl, as --table FILE --update-docs draws it)")
+    p.add_argument(
+        "--results",
+        type=Path,
+        default=RESULTS_DATA,
+        help="results file of the benchmark for results.png (default: the committed "
+        "benchmarks/results/mobius_mnist.jsonl, as --table FILE --update-docs draws it)",
+    )
     return p
 
 
@@ -379,16 +423,32 @@ def main(argv: list[str] | None = None) -> int:
     scalar = FieldType(strip.group, [trivial(strip.group)])
     shifted = strip.shift(SHIFT_PAST_CUT).field_map(strip).apply(digit[None, None], scalar)[0, 0]
     what = f"an MNIST test digit ({label})" if source == "MNIST" else "a synthetic digit-like pattern"
-    _save(_digit_figure(digit, f"Möbius MNIST: {what} on the 28 x 28 Möbius strip",
-                        "the chart (red: the cut, its ends glued reversed)", "on the strip (red: the cut)",
-                        view=(20.0, 180.0)), args.out / "mobius_digit.png")
-    _save(_digit_figure(shifted, f"The same digit shifted {SHIFT_PAST_CUT} pixels along the strip, past the cut",
-                        "the chart: the part past the cut comes back reflected", "on the strip: the same digit, moved",
-                        view=(50.0, 0.0)), args.out / "mobius_digit_shifted.png")
+    _save(
+        _digit_figure(
+            digit,
+            f"Möbius MNIST: {what} on the 28 x 28 Möbius strip",
+            "the chart (red: the cut, its ends glued reversed)",
+            "on the strip (red: the cut)",
+            view=(20.0, 180.0),
+        ),
+        args.out / "mobius_digit.png",
+    )
+    _save(
+        _digit_figure(
+            shifted,
+            f"The same digit shifted {SHIFT_PAST_CUT} pixels along the strip, past the cut",
+            "the chart: the part past the cut comes back reflected",
+            "on the strip: the same digit, moved",
+            view=(50.0, 0.0),
+        ),
+        args.out / "mobius_digit_shifted.png",
+    )
 
     # (c) transport padding, on the Möbius strip and on a face of the cube sphere
-    for atlas, halo, name, words in ((MobiusStrip(6, 8), 2, "mobius_padding.png", "Möbius strip, one 6 x 8 chart"),
-                                     (CubeSphere(4), 1, "cube_padding.png", "cube sphere, face +x of six 4 x 4 faces")):
+    for atlas, halo, name, words in (
+        (MobiusStrip(6, 8), 2, "mobius_padding.png", "Möbius strip, one 6 x 8 chart"),
+        (CubeSphere(4), 1, "cube_padding.png", "cube sphere, face +x of six 4 x 4 faces"),
+    ):
         fig = plot_transport_padding(atlas, halo)
         fig.axes[0].set_title(f"{words}, padded by {halo}: halo pixel = ρ(g) · source pixel", fontsize=10)
         _save(fig, args.out / name)
@@ -400,10 +460,16 @@ def main(argv: list[str] | None = None) -> int:
     convs = {"layer 1": model[0], "layer 2": model[2]}
     for c, (name, conv) in enumerate(convs.items()):
         pairs = [(0, 0), (1, 0)]
-        plot_kernels(conv, pairs, fig=rows[0, c], title=f"{name} ({conv.in_type} → {conv.out_type}): "
-                     "a regular field's 2 channels are mirror images")
-        plot_kernels(conv, pairs, fig=rows[1, c], bases=_FLIP_TO_IRREPS,
-                     title=f"{name}, regular = trivial ⊕ sign (channels 0, 1): symmetric / antisymmetric")
+        plot_kernels(
+            conv, pairs, fig=rows[0, c], title=f"{name} ({conv.in_type} → {conv.out_type}): a regular field's 2 channels are mirror images"
+        )
+        plot_kernels(
+            conv,
+            pairs,
+            fig=rows[1, c],
+            bases=_FLIP_TO_IRREPS,
+            title=f"{name}, regular = trivial ⊕ sign (channels 0, 1): symmetric / antisymmetric",
+        )
     fig.suptitle(f"Steerable 5 x 5 kernels of gauge_regular ({provenance}); blue > 0 > red", fontsize=10)
     _save(fig, args.out / "kernels.png")
 
@@ -413,11 +479,13 @@ def main(argv: list[str] | None = None) -> int:
     cube_scalar = FieldType(atlas.group, [trivial(atlas.group)])
     turned = quarter_turn.field_map(atlas).apply(field[None, None], cube_scalar)[0, 0]
     fig = plt.figure(figsize=(11, 4))
-    for k, (f, view, title) in enumerate((
-        (field, (25.0, 35.0), "a field on the cube sphere"),
-        (field, (-25.0, 215.0), "the same field from the opposite side"),
-        (turned, (25.0, 35.0), "after a quarter turn about z (CubeRotation)"),
-    )):
+    for k, (f, view, title) in enumerate(
+        (
+            (field, (25.0, 35.0), "a field on the cube sphere"),
+            (field, (-25.0, 215.0), "the same field from the opposite side"),
+            (turned, (25.0, 35.0), "after a quarter turn about z (CubeRotation)"),
+        )
+    ):
         ax = fig.add_subplot(1, 3, k + 1, projection="3d")
         plot_cube_field(f, atlas, ax=ax, view=view, vmin=0.0, vmax=1.0)
         ax.set_title(title, fontsize=10)

@@ -143,8 +143,13 @@ def _export(lib: str, model: nn.Module) -> nn.Module:
         return gnn.export(model) if lib == "gaugecnn" else model.export().eval()
 
 
-def bench_peers(batches: dict[str, list[int]], rounds: int, warmup: int, device: torch.device,
-                timer: Callable[[Callable[[], object], torch.device], float]) -> dict:
+def bench_peers(
+    batches: dict[str, list[int]],
+    rounds: int,
+    warmup: int,
+    device: torch.device,
+    timer: Callable[[Callable[[], object], torch.device], float],
+) -> dict:
     """Per network, group and batch: build time, parameters and median train / eval / exported-eval ms per library."""
     libs = ["gaugecnn", *available_peers()]
     results = {"libraries": libs, "runs": {}}
@@ -182,8 +187,10 @@ def bench_peers(batches: dict[str, list[int]], rounds: int, warmup: int, device:
                             exported(x)
 
                     steps[lib] = {"train": train, "eval": evaluate, "exported": evaluate_exported}
-                entry = {lib: {"params": sum(p.numel() for p in built[lib].parameters()),
-                               "build_s": round(built[lib].build_s, 3)} for lib in libs}
+                entry = {
+                    lib: {"params": sum(p.numel() for p in built[lib].parameters()), "build_s": round(built[lib].build_s, 3)}
+                    for lib in libs
+                }
                 for kind in ("train", "eval", "exported"):
                     for _ in range(warmup):
                         for lib in libs:
@@ -196,7 +203,12 @@ def bench_peers(batches: dict[str, list[int]], rounds: int, warmup: int, device:
                         entry[lib][f"{kind}_ms"] = 1e3 * statistics.median(samples[lib])
                 key = f"{net} {group} batch {batch}"
                 results["runs"][key] = entry
-                print(f"{key:22s} " + "  ".join(
-                    f"{lib} train {entry[lib]['train_ms']:.1f} eval {entry[lib]['eval_ms']:.1f} "
-                    f"export {entry[lib]['exported_ms']:.1f}" for lib in libs), flush=True)
+                print(
+                    f"{key:22s} "
+                    + "  ".join(
+                        f"{lib} train {entry[lib]['train_ms']:.1f} eval {entry[lib]['eval_ms']:.1f} export {entry[lib]['exported_ms']:.1f}"
+                        for lib in libs
+                    ),
+                    flush=True,
+                )
     return results

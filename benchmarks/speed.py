@@ -169,6 +169,7 @@ def bench_layers(batch, rounds, warmup, device) -> dict:
         cases[f"pool {label}"] = (gnn.GaugePool(strip, t).to(device), nn.MaxPool2d(2).to(device), x)
     out = {}
     for name, (gauge, plain, x) in cases.items():
+
         def fwd_bwd(m, x=x):
             return lambda: m(x).sum().backward()
 
@@ -183,9 +184,11 @@ def bench_layers(batch, rounds, warmup, device) -> dict:
 
 def _model_line(name: str, entry: dict) -> str:
     e = entry["eager"]
-    line = (f"{name:15s} train {e['train']['gauge']['median_ms']:8.1f} ms vs {e['train']['plain']['median_ms']:8.1f} ms "
-            f"(x{e['train']['ratio']:.2f})  eval {e['eval']['gauge']['median_ms']:7.1f} vs {e['eval']['plain']['median_ms']:7.1f} ms "
-            f"(x{e['eval']['ratio']:.2f})")
+    line = (
+        f"{name:15s} train {e['train']['gauge']['median_ms']:8.1f} ms vs {e['train']['plain']['median_ms']:8.1f} ms "
+        f"(x{e['train']['ratio']:.2f})  eval {e['eval']['gauge']['median_ms']:7.1f} vs {e['eval']['plain']['median_ms']:7.1f} ms "
+        f"(x{e['eval']['ratio']:.2f})"
+    )
     if "compiled" in entry:
         c = entry["compiled"]
         line += f"  compiled train x{c['train']['ratio']:.2f} eval x{c['eval']['ratio']:.2f}"
@@ -216,26 +219,30 @@ def profile(name: str, batch: int, device: torch.device, rows: int = 15) -> str:
 
 def markdown(results: dict) -> str:
     """The model table: medians (min-max) and ratios."""
+
     def cell(s):
         return f"{s['median_ms']:.1f} ({s['min_ms']:.1f}-{s['max_ms']:.1f})"
 
-    rows = ["| model | train gauge ms | train plain ms | train ratio | eval gauge ms | eval plain ms | eval ratio "
-            "| saved for backward MB (gauge / plain) |",
-            "|---|---|---|---|---|---|---|---|"]
+    rows = [
+        "| model | train gauge ms | train plain ms | train ratio | eval gauge ms | eval plain ms | eval ratio "
+        "| saved for backward MB (gauge / plain) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for name, entry in results["models"].items():
         e = entry["eager"]
         mem = entry["saved_for_backward_mb"]
-        rows.append(f"| {name} | {cell(e['train']['gauge'])} | {cell(e['train']['plain'])} | {e['train']['ratio']:.2f} "
-                    f"| {cell(e['eval']['gauge'])} | {cell(e['eval']['plain'])} | {e['eval']['ratio']:.2f} "
-                    f"| {mem['gauge']:.0f} / {mem['plain']:.0f} |")
+        rows.append(
+            f"| {name} | {cell(e['train']['gauge'])} | {cell(e['train']['plain'])} | {e['train']['ratio']:.2f} "
+            f"| {cell(e['eval']['gauge'])} | {cell(e['eval']['plain'])} | {e['eval']['ratio']:.2f} "
+            f"| {mem['gauge']:.0f} / {mem['plain']:.0f} |"
+        )
     return "\n".join(rows)
 
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DOC = Path(__file__).resolve().parents[1] / "docs" / "performance.md"
 COMMAND = "python -m benchmarks.speed --table FILES --update-docs"
-COMMITTED = tuple(RESULTS / name for name in ("speed_models.json", "speed_models_before.json", "speed_peers.json",
-                                               "speed_variants.json"))
+COMMITTED = tuple(RESULTS / name for name in ("speed_models.json", "speed_models_before.json", "speed_peers.json", "speed_variants.json"))
 PEER_BATCHES = {"mid": [16, 64, 128], "intro": [16, 128]}  # per network: the batch sizes timed against the peers
 STEPS_PER_EPOCH = 12000 // 128  # the Möbius MNIST protocol: 93 steps of batch 128
 
@@ -243,21 +250,25 @@ STEPS_PER_EPOCH = 12000 // 128  # the Möbius MNIST protocol: 93 steps of batch 
 def models_block(after: dict, before: dict | None = None) -> str:
     """Markdown: gaugecnn against the plain lower bound per Möbius model, and the epoch time, before and after."""
     info = after["info"]
-    lines = [f"{info['device']}, {info['threads']} threads, batch {info['batch_size']}, median of {info['rounds']} "
-             f"interleaved rounds; torch {info['torch']}.", "",
-             "| model | train ms (plain) | train ratio | eval ms (plain) | eval ratio | epoch s | before: train / eval ratio, epoch s |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        f"{info['device']}, {info['threads']} threads, batch {info['batch_size']}, median of {info['rounds']} "
+        f"interleaved rounds; torch {info['torch']}.",
+        "",
+        "| model | train ms (plain) | train ratio | eval ms (plain) | eval ratio | epoch s | before: train / eval ratio, epoch s |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for name, entry in after["models"].items():
         e = entry["eager"]
         epoch = e["train"]["gauge"]["median_ms"] * STEPS_PER_EPOCH / 1e3
         old = ""
         if before and name in before["models"]:
             b = before["models"][name]["eager"]
-            old = (f"{b['train']['ratio']:.2f} / {b['eval']['ratio']:.2f}, "
-                   f"{b['train']['gauge']['median_ms'] * STEPS_PER_EPOCH / 1e3:.0f}")
-        lines.append(f"| {name} | {e['train']['gauge']['median_ms']:.0f} ({e['train']['plain']['median_ms']:.0f}) "
-                     f"| {e['train']['ratio']:.2f} | {e['eval']['gauge']['median_ms']:.0f} ({e['eval']['plain']['median_ms']:.0f}) "
-                     f"| {e['eval']['ratio']:.2f} | {epoch:.0f} | {old} |")
+            old = f"{b['train']['ratio']:.2f} / {b['eval']['ratio']:.2f}, {b['train']['gauge']['median_ms'] * STEPS_PER_EPOCH / 1e3:.0f}"
+        lines.append(
+            f"| {name} | {e['train']['gauge']['median_ms']:.0f} ({e['train']['plain']['median_ms']:.0f}) "
+            f"| {e['train']['ratio']:.2f} | {e['eval']['gauge']['median_ms']:.0f} ({e['eval']['plain']['median_ms']:.0f}) "
+            f"| {e['eval']['ratio']:.2f} | {epoch:.0f} | {old} |"
+        )
     return "\n".join(lines)
 
 
@@ -272,19 +283,30 @@ def peers_block(peers: dict) -> str:
     """Markdown: per network, group and batch, each library's times and gaugecnn's ratios to the peers."""
     info, libs = peers["info"], peers["libraries"]
     others = [lib for lib in libs if lib != "gaugecnn"]
-    lines = [f"{info['device']}, {info['threads']} threads, median of {info['rounds']} interleaved rounds; torch "
-             f"{info['torch']}, " + ", ".join(f"{k} {v}" for k, v in info.get("versions", {}).items()) + ".", "",
-             "| network | library | params | build s | train ms | eval ms | exported ms | "
-             + " | ".join(f"gaugecnn / {o}: train, eval, exported" for o in others) + " |",
-             "|---|---|---|---|---|---|---|" + "---|" * len(others)]
+    lines = [
+        f"{info['device']}, {info['threads']} threads, median of {info['rounds']} interleaved rounds; torch "
+        f"{info['torch']}, " + ", ".join(f"{k} {v}" for k, v in info.get("versions", {}).items()) + ".",
+        "",
+        "| network | library | params | build s | train ms | eval ms | exported ms | "
+        + " | ".join(f"gaugecnn / {o}: train, eval, exported" for o in others)
+        + " |",
+        "|---|---|---|---|---|---|---|" + "---|" * len(others),
+    ]
     for key, entry in peers["runs"].items():
         g = entry["gaugecnn"]
         for lib in libs:
             e = entry[lib]
-            ratios = [f"{g['train_ms'] / entry[o]['train_ms']:.2f}, {g['eval_ms'] / entry[o]['eval_ms']:.2f}, "
-                      f"{g['exported_ms'] / entry[o]['exported_ms']:.2f}" if lib == "gaugecnn" else "" for o in others]
-            lines.append(f"| {key if lib == 'gaugecnn' else ''} | {lib} | {e['params']} | {e['build_s']:.2f} | {e['train_ms']:.1f} "
-                         f"| {e['eval_ms']:.1f} | {e['exported_ms']:.1f} | " + " | ".join(ratios) + " |")
+            ratios = [
+                f"{g['train_ms'] / entry[o]['train_ms']:.2f}, {g['eval_ms'] / entry[o]['eval_ms']:.2f}, "
+                f"{g['exported_ms'] / entry[o]['exported_ms']:.2f}"
+                if lib == "gaugecnn"
+                else ""
+                for o in others
+            ]
+            lines.append(
+                f"| {key if lib == 'gaugecnn' else ''} | {lib} | {e['params']} | {e['build_s']:.2f} | {e['train_ms']:.1f} "
+                f"| {e['eval_ms']:.1f} | {e['exported_ms']:.1f} | " + " | ".join(ratios) + " |"
+            )
     return "\n".join(lines)
 
 
@@ -296,16 +318,21 @@ def variants_block(variants: dict, base: str = "gauge_regular") -> str:
 
     info, entries = variants["info"], variants["models"]
     ref = entries[base]["eager"]
-    lines = [f"{info['device']}, {info['threads']} threads, batch {info['batch_size']}, median of {info['rounds']} "
-             f"interleaved rounds; torch {info['torch']}.", "",
-             f"| model | params | train ms | train / {base} | eval ms | eval / {base} | train / plain bound |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        f"{info['device']}, {info['threads']} threads, batch {info['batch_size']}, median of {info['rounds']} "
+        f"interleaved rounds; torch {info['torch']}.",
+        "",
+        f"| model | params | train ms | train / {base} | eval ms | eval / {base} | train / plain bound |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for name, entry in entries.items():
         e = entry["eager"]
         train, evaluate = e["train"]["gauge"]["median_ms"], e["eval"]["gauge"]["median_ms"]
         params = count_parameters(build_model(name, MobiusStrip(28, 28)))
-        lines.append(f"| {name} | {params} | {train:.0f} | {train / ref['train']['gauge']['median_ms']:.2f} | {evaluate:.0f} "
-                     f"| {evaluate / ref['eval']['gauge']['median_ms']:.2f} | {e['train']['ratio']:.2f} |")
+        lines.append(
+            f"| {name} | {params} | {train:.0f} | {train / ref['train']['gauge']['median_ms']:.2f} | {evaluate:.0f} "
+            f"| {evaluate / ref['eval']['gauge']['median_ms']:.2f} | {e['train']['ratio']:.2f} |"
+        )
     return "\n".join(lines)
 
 
@@ -338,9 +365,12 @@ def _load_tables(paths: list[Path]) -> tuple[dict, dict | None, dict | None, dic
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.speed", description=__doc__.split("\n\n")[0])
-    p.add_argument("--models", default="all",
-                   help=f"comma-separated model names, 'all' among them for every paper model ({', '.join(MODELS)}), "
-                   f"or variants ({', '.join(ABLATIONS)})")
+    p.add_argument(
+        "--models",
+        default="all",
+        help=f"comma-separated model names, 'all' among them for every paper model ({', '.join(MODELS)}), "
+        f"or variants ({', '.join(ABLATIONS)})",
+    )
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--rounds", type=int, default=7, help="timed rounds per measurement (median, min, max)")
     p.add_argument("--warmup", type=int, default=2)
@@ -351,12 +381,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-flush-denormal", action="store_true", help="keep denormal floats (both sides alike)")
     p.add_argument("--quick", action="store_true", help="smoke test: batch 8, 1 round, no warm-up, two models")
     p.add_argument("--profile", default=None, metavar="MODEL", help="print an operator breakdown of MODEL instead")
-    p.add_argument("--peers", action="store_true",
-                   help="compare with escnn and e2cnn on the plane instead (the 'peers' extra; see benchmarks/peers.py)")
+    p.add_argument(
+        "--peers",
+        action="store_true",
+        help="compare with escnn and e2cnn on the plane instead (the 'peers' extra; see benchmarks/peers.py)",
+    )
     p.add_argument("--out", type=Path, default=Path("results") / "speed.json", help="JSON output")
-    p.add_argument("--table", type=Path, nargs="+", default=None, metavar="FILE",
-                   help="measure nothing: print the tables of these results files (models, a '*before*' models file, "
-                   "peers, a '*variants*' models file)")
+    p.add_argument(
+        "--table",
+        type=Path,
+        nargs="+",
+        default=None,
+        metavar="FILE",
+        help="measure nothing: print the tables of these results files (models, a '*before*' models file, "
+        "peers, a '*variants*' models file)",
+    )
     p.add_argument("--update-docs", action="store_true", help="with --table: rewrite the tables of docs/performance.md")
     args = p.parse_args(argv)
     if args.table is not None:
@@ -365,8 +404,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.update_docs:
             missing = set(blocks) - set(read_blocks(DOC.read_text()))
             if missing:
-                raise SystemExit(f"{DOC} has no markers for the blocks {sorted(missing)}: add "
-                                 "'<!-- begin generated: NAME (...) -->' and '<!-- end generated: NAME -->' lines")
+                raise SystemExit(
+                    f"{DOC} has no markers for the blocks {sorted(missing)}: add "
+                    "'<!-- begin generated: NAME (...) -->' and '<!-- end generated: NAME -->' lines"
+                )
             atomic_write_text(DOC, replace_blocks(DOC.read_text(), blocks, COMMAND))
             print(f"updated {DOC}")
         return 0
@@ -387,12 +428,15 @@ def main(argv: list[str] | None = None) -> int:
 
         found = available_peers()
         if not found:
-            print('neither escnn nor e2cnn is installed: pip install -e ".[peers]" and pip install --no-deps escnn; '
-                  "timing gaugecnn alone")
+            print('neither escnn nor e2cnn is installed: pip install -e ".[peers]" and pip install --no-deps escnn; timing gaugecnn alone')
         versions = {name: __import__(name).__version__ for name in found if hasattr(__import__(name), "__version__")}
-        info = {"device": torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({platform.machine()})",
-                "threads": torch.get_num_threads(), "rounds": args.rounds, "torch": torch.__version__,
-                "versions": {"gaugecnn": gaugecnn.__version__, **versions}}
+        info = {
+            "device": torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({platform.machine()})",
+            "threads": torch.get_num_threads(),
+            "rounds": args.rounds,
+            "torch": torch.__version__,
+            "versions": {"gaugecnn": gaugecnn.__version__, **versions},
+        }
         batches = {"mid": [8], "intro": [8]} if args.quick else PEER_BATCHES
         results = {"info": info, **bench_peers(batches, args.rounds, args.warmup, device, _time)}
         args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -402,8 +446,12 @@ def main(argv: list[str] | None = None) -> int:
     models = [m for name in args.models.split(",") for m in (MODELS if name == "all" else (name,))]
     info = {
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({platform.machine()})",
-        "threads": torch.get_num_threads(), "batch_size": args.batch_size, "rounds": args.rounds,
-        "flush_denormal": not args.no_flush_denormal, "torch": torch.__version__, "gaugecnn": gaugecnn.__version__,
+        "threads": torch.get_num_threads(),
+        "batch_size": args.batch_size,
+        "rounds": args.rounds,
+        "flush_denormal": not args.no_flush_denormal,
+        "torch": torch.__version__,
+        "gaugecnn": gaugecnn.__version__,
     }
     print(f"speed on {info['device']}, {info['threads']} threads, batch {args.batch_size}, {args.rounds} rounds", flush=True)
     results = {"info": info, "models": bench_models(models, args.batch_size, args.rounds, args.warmup, device, args.compile)}

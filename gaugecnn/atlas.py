@@ -76,8 +76,7 @@ class Gluing:
     def __post_init__(self) -> None:
         if not isinstance(self.reversed, (bool, np.bool_)):
             raise TypeError(
-                f"gluing {self.chart_a}.{self.edge_a} ~ {self.chart_b}.{self.edge_b}: reversed must be True or "
-                f"False, got {self.reversed!r}"
+                f"gluing {self.chart_a}.{self.edge_a} ~ {self.chart_b}.{self.edge_b}: reversed must be True or False, got {self.reversed!r}"
             )
         object.__setattr__(self, "reversed", bool(self.reversed))
 
@@ -113,8 +112,7 @@ def _corner_points(grid: str, shape: tuple[int, int], origin: str) -> dict[str, 
     else:
         top, bottom = (0, 2 * h) if origin[0] == "t" else (-2, 2 * h - 2)
         left, right = (0, 2 * w) if origin[1] == "l" else (-2, 2 * w - 2)
-    return {"tl": np.array([top, left]), "tr": np.array([top, right]),
-            "bl": np.array([bottom, left]), "br": np.array([bottom, right])}
+    return {"tl": np.array([top, left]), "tr": np.array([top, right]), "bl": np.array([bottom, left]), "br": np.array([bottom, right])}
 
 
 def _halo_widths(halo) -> tuple[int, int]:
@@ -169,10 +167,11 @@ class Atlas:
             ``"top-right"``, ``"bottom-left"`` or ``"bottom-right"``), one for all charts or a
             mapping from chart name to corner.
 
-    >>> from gaugecnn.groups import flip_group
-    >>> mobius = Atlas(flip_group(), (5, 8), 1, [(0, "left", 0, "right", True)])
-    >>> mobius.shape, mobius.is_orientable, mobius.euler_characteristic
-    ((5, 8), False, 0)
+    Examples:
+        >>> from gaugecnn.groups import flip_group
+        >>> mobius = Atlas(flip_group(), (5, 8), 1, [(0, "left", 0, "right", True)])
+        >>> mobius.shape, mobius.is_orientable, mobius.euler_characteristic
+        ((5, 8), False, 0)
     """
 
     def __init__(
@@ -241,8 +240,7 @@ class Atlas:
                 raise ValueError(f"gluing {gl} names unknown edge {edge!r}; edges are {EDGES}")
             if (chart, edge) in used:
                 raise ValueError(
-                    f"edge {chart}.{edge} is glued twice: in {used[(chart, edge)]} and in {gl}; "
-                    "each edge can be glued at most once"
+                    f"edge {chart}.{edge} is glued twice: in {used[(chart, edge)]} and in {gl}; each edge can be glued at most once"
                 )
             used[(chart, edge)] = gl
         la, lb = _edge_length(gl.edge_a, self.chart_shape), _edge_length(gl.edge_b, self.chart_shape)
@@ -285,10 +283,12 @@ class Atlas:
     # -- shapes ---------------------------------------------------------------------------
     @property
     def num_charts(self) -> int:
+        """How many charts the atlas has."""
         return len(self.charts)
 
     @property
     def grid(self) -> tuple[int, int, int]:
+        """``(charts, H, W)``, also for a one-chart atlas (whose tensors are ``(..., H, W)``: see ``shape``)."""
         return (self.num_charts, *self.chart_shape)
 
     @property
@@ -321,6 +321,7 @@ class Atlas:
     # -- topology ---------------------------------------------------------------------------
     @property
     def is_connected(self) -> bool:
+        """Whether every chart can be reached from every other through gluings."""
         return nx.is_connected(self.graph)
 
     @cached_property
@@ -379,10 +380,11 @@ class Atlas:
         icosahedron (300). For a closed surface the deficits ``360 - total`` add up to
         ``360 χ`` (Gauss-Bonnet).
 
-        >>> from gaugecnn.groups import cyclic_group
-        >>> torus = Atlas(cyclic_group(4), (3, 3), 1, [(0, "left", 0, "right", False), (0, "top", 0, "bottom", False)])
-        >>> [(len(corners), total, interior) for corners, total, interior in torus.vertex_angles()]
-        [(4, 360.0, True)]
+        Examples:
+            >>> from gaugecnn.groups import cyclic_group
+            >>> torus = Atlas(cyclic_group(4), (3, 3), 1, [(0, "left", 0, "right", False), (0, "top", 0, "bottom", False)])
+            >>> [(len(corners), total, interior) for corners, total, interior in torus.vertex_angles()]
+            [(4, 360.0, True)]
         """
         glued = {(g.chart_a, g.edge_a) for g in self.gluings} | {(g.chart_b, g.edge_b) for g in self.gluings}
         lattice = self.group.lattice
@@ -558,8 +560,10 @@ class Atlas:
         elements = dict(zip(self.charts, self._check_gauge(gauge)))
         by_normal = {v: k for k, v in _NORMAL.items()}
         h, w = self.chart_shape
-        centred = {k: (np.array(v) - [h - 1, w - 1]) for k, v in
-                   {"tl": (0, 0), "tr": (0, 2 * w - 2), "bl": (2 * h - 2, 0), "br": (2 * h - 2, 2 * w - 2)}.items()}
+        centred = {
+            k: (np.array(v) - [h - 1, w - 1])
+            for k, v in {"tl": (0, 0), "tr": (0, 2 * w - 2), "bl": (2 * h - 2, 0), "br": (2 * h - 2, 2 * w - 2)}.items()
+        }
         by_corner = {tuple(v): k for k, v in centred.items()}
 
         def moved(chart, edge):
@@ -615,8 +619,10 @@ class Atlas:
         h, w = self.chart_shape
         if self.grid_kind == "vertices":
             if h % 2 or w % 2:
-                raise ValueError(f"a vertex grid of {h}x{w} pixels per chart has no vertex subgrid at half resolution; "
-                                 "use an even number of pixels per side")
+                raise ValueError(
+                    f"a vertex grid of {h}x{w} pixels per chart has no vertex subgrid at half resolution; "
+                    "use an even number of pixels per side"
+                )
             return self.with_chart_shape((h // 2, w // 2))
         return self.with_chart_shape(((h + 1) // 2, (w + 1) // 2))
 
@@ -647,8 +653,7 @@ class Atlas:
         boundary = [f"{c}.{e}" for c in self.charts for e in EDGES if (c, e) not in glued]
         lines.append(f"  boundary edges: {', '.join(boundary) if boundary else 'none'}")
         lines.append(
-            f"  connected: {self.is_connected}, orientable: {self.is_orientable}, "
-            f"Euler characteristic: {self.euler_characteristic}"
+            f"  connected: {self.is_connected}, orientable: {self.is_orientable}, Euler characteristic: {self.euler_characteristic}"
         )
         cones = [total for _, total, interior in self.vertex_angles() if interior and abs(total - 360) > 1e-6]
         if cones:

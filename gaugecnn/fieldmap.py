@@ -57,7 +57,15 @@ class FieldMap:
     """``target[p] <- ρ(element[p]) source[index[p]]``, with ``index[p] = -1`` meaning zero.
 
     ``source`` and ``element`` are integer arrays of the target grid's shape; ``source``
-    holds flat indices into the source grid.
+    holds flat indices into the source grid. Atlases build them (``Atlas.padding_map``,
+    ``Atlas.translation``, ``Atlas.gauge_transform``); layers apply them through index tensors.
+
+    Args:
+        group: the structure group whose elements ``element`` holds.
+        source_grid: ``(charts, H, W)`` of the field read.
+        target_grid: ``(charts, H', W')`` of the field written.
+        source: flat source index per target pixel, ``-1`` for none (zero).
+        element: the group element ``g`` per target pixel; the feature is multiplied by ``ρ(g)``.
     """
 
     group: StructureGroup
@@ -93,8 +101,7 @@ class FieldMap:
         src = np.where(mid >= 0, flat_src[np.maximum(mid, 0)], -1)
         el = self.group.multiplication_table[other.element.reshape(-1), flat_el[np.maximum(mid, 0)]]
         el = np.where(src >= 0, el, 0)
-        return FieldMap(self.group, self.source_grid, other.target_grid,
-                        src.reshape(other.target_grid), el.reshape(other.target_grid))
+        return FieldMap(self.group, self.source_grid, other.target_grid, src.reshape(other.target_grid), el.reshape(other.target_grid))
 
     def gather_plan(self, field_type: FieldType, charts_first: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Index and coefficient arrays ``(D, n_out)`` over ``x.reshape(batch, -1)``.

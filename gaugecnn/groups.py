@@ -28,13 +28,20 @@ class StructureGroup:
     """A finite group of isometries of a lattice (integer 2x2 matrices), closed under products.
 
     Elements are numbered ``0 .. order-1`` in a deterministic order (breadth-first
-    from the identity over the generators); element ``0`` is the identity.
+    from the identity over the generators); element ``0`` is the identity. Usually built by
+    ``trivial_group``, ``flip_group``, ``cyclic_group`` or ``dihedral_group``.
 
-    >>> G = cyclic_group(4)
-    >>> G.order, G.matrix(1).tolist()
-    (4, [[0, -1], [1, 0]])
-    >>> cyclic_group(6).lattice, cyclic_group(6).matrix(1).tolist()
-    (Lattice(hexagonal), [[1, -1], [1, 0]])
+    Args:
+        name: the group's name in messages and field-type errors (``"C4"``, ``"D6 (hexagonal)"``).
+        generators: integer ``2 x 2`` lattice matrices; each must be an isometry of the lattice.
+        lattice: the lattice the matrices act on; the square lattice by default.
+
+    Examples:
+        >>> G = cyclic_group(4)
+        >>> G.order, G.matrix(1).tolist()
+        (4, [[0, -1], [1, 0]])
+        >>> cyclic_group(6).lattice, cyclic_group(6).matrix(1).tolist()
+        (Lattice(hexagonal), [[1, -1], [1, 0]])
     """
 
     def __init__(self, name: str, generators: list, lattice: Lattice | None = None):
@@ -70,13 +77,16 @@ class StructureGroup:
     # -- basic structure ------------------------------------------------------------
     @property
     def order(self) -> int:
+        """The number of elements |G|."""
         return len(self.matrices)
 
     @property
     def identity(self) -> int:
+        """The index of the identity element: always ``0``."""
         return 0
 
     def matrix(self, g: int) -> np.ndarray:
+        """The integer ``2 x 2`` lattice matrix of element ``g``, acting on offsets ``(dy, dx)``."""
         return self.matrices[g]
 
     def element(self, matrix) -> int | None:
@@ -95,6 +105,7 @@ class StructureGroup:
         return table
 
     def mul(self, g: int, h: int) -> int:
+        """The index of the product ``g h`` (``h`` acts first)."""
         return int(self.multiplication_table[g, h])
 
     @cached_property
@@ -104,10 +115,12 @@ class StructureGroup:
         return inv
 
     def inv(self, g: int) -> int:
+        """The index of the inverse ``g⁻¹``."""
         return int(self.inverses[g])
 
     # -- geometry of elements -------------------------------------------------------
     def det(self, g: int) -> int:
+        """``+1`` for a rotation, ``-1`` for a reflection."""
         return int(round(np.linalg.det(self.matrices[g])))
 
     def angle(self, g: int) -> float:
@@ -158,8 +171,7 @@ class StructureGroup:
 
     # -- identity and printing --------------------------------------------------------
     def __eq__(self, other) -> bool:
-        return (isinstance(other, StructureGroup) and self.lattice == other.lattice
-                and np.array_equal(self.matrices, other.matrices))
+        return isinstance(other, StructureGroup) and self.lattice == other.lattice and np.array_equal(self.matrices, other.matrices)
 
     def __hash__(self) -> int:
         return hash((self.lattice, self.matrices.tobytes()))
@@ -199,6 +211,7 @@ def _natural(n: int) -> Lattice:
 
 def _rotation(lattice: Lattice, n: int, kind: str) -> np.ndarray:
     """The lattice matrix of the rotation by 360/n degrees, or a ValueError naming the lattice's groups."""
+
     def turn(k: int) -> np.ndarray | None:
         t = 2 * math.pi / k
         return lattice.lattice_matrix([[math.cos(t), -math.sin(t)], [math.sin(t), math.cos(t)]])
@@ -217,25 +230,53 @@ def _name(base: str, n: int, lattice: Lattice) -> str:
 
 
 def trivial_group(lattice: Lattice | None = None) -> StructureGroup:
-    """``{e}``: no frame changes (orientable charts glued without twists)."""
+    """``{e}``: no frame changes (orientable charts glued without twists).
+
+    Args:
+        lattice: the lattice the group acts on; the square lattice by default.
+    """
     lattice = lattice or square_lattice()
     return StructureGroup(_name("trivial", 1, lattice), [], lattice)
 
 
 def flip_group(lattice: Lattice | None = None) -> StructureGroup:
-    """``{e, s}`` with ``s`` the reflection of the row (width) axis: the Möbius strip's group."""
+    """``{e, s}`` with ``s`` the reflection of the row (width) axis: the Möbius strip's group.
+
+    Args:
+        lattice: the lattice the group acts on; the square lattice by default.
+    """
     lattice = lattice or square_lattice()
     return StructureGroup(_name("flip", 1, lattice), [lattice.lattice_matrix(np.diag([-1.0, 1.0]))], lattice)
 
 
 def cyclic_group(n: int, lattice: Lattice | None = None) -> StructureGroup:
-    """``C_n`` of lattice rotations: ``n`` in 1, 2, 4 (square lattice, the default) or 1, 2, 3, 6 (hexagonal, the default for 3 and 6)."""
+    """``C_n``, the rotations by multiples of ``360/n`` degrees.
+
+    Args:
+        n: the number of rotations: 1, 2 or 4 on the square lattice, 1, 2, 3 or 6 on the
+            hexagonal one; any other ``n`` is refused with the lattice's choices.
+        lattice: the lattice; by default hexagonal for ``n`` in (3, 6), square otherwise.
+
+    Examples:
+        >>> cyclic_group(4).order, cyclic_group(6).lattice.name
+        (4, 'hexagonal')
+    """
     lattice = lattice or _natural(n)
     return StructureGroup(_name(f"C{n}", n, lattice), [_rotation(lattice, n, "C")], lattice)
 
 
 def dihedral_group(n: int, lattice: Lattice | None = None) -> StructureGroup:
-    """``D_n``: ``C_n`` plus the reflection of the row axis (``D_1`` is ``flip``); lattices as for ``cyclic_group``."""
+    """``D_n``: ``C_n`` plus the reflection of the row axis (``D_1`` is ``flip_group``).
+
+    Args:
+        n: the number of rotations, as for ``cyclic_group``.
+        lattice: the lattice; by default hexagonal for ``n`` in (3, 6), square otherwise.
+
+    Examples:
+        >>> D4 = dihedral_group(4)
+        >>> D4.order, D4.has_reflections, D4.det(4)
+        (8, True, -1)
+    """
     lattice = lattice or _natural(n)
     rotation = _rotation(lattice, n, "D")
     if n == 1:

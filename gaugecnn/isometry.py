@@ -59,6 +59,7 @@ class Translation(Isometry):
         self.name = f"translation{self.offset} of {self.chart_shape[0]}x{self.chart_shape[1]}"
 
     def field_map(self, atlas: Atlas) -> FieldMap:
+        """The shift at ``atlas``'s resolution (offsets scaled by its chart shape); refused where pixels would cross a boundary."""
         offset = []
         for axis, name in enumerate(("rows", "columns")):
             new, old = atlas.chart_shape[axis], self.chart_shape[axis]
@@ -76,6 +77,10 @@ class ChartRotation(Isometry):
 
     ``f'(y) = ρ(g) f(g⁻¹ y)``: the active twin of a gauge transform. It is an isometry of a
     single square chart with boundary (the plane); the manifold decides where else it is one.
+
+    Args:
+        element: the group element ``g`` (an index into the atlas's group).
+        description: words for its name (e.g. ``group.describe(g)``); the index by default.
     """
 
     def __init__(self, element: int, description: str = ""):
@@ -83,6 +88,7 @@ class ChartRotation(Isometry):
         self.name = f"rotation({description or element})"
 
     def field_map(self, atlas: Atlas) -> FieldMap:
+        """The rotation as a FieldMap on ``atlas``: the same gauge transform in every chart."""
         return atlas.gauge_transform([self.element] * atlas.num_charts)
 
 
@@ -98,6 +104,10 @@ class RigidMotion(Isometry):
     points (``atlas.cone_pixels``, which the layers keep at zero), get no source; any other
     pixel that does not map to a pixel, or whose frame change is not in the group, is an
     error.
+
+    Args:
+        matrix: the orthogonal ``3 x 3`` matrix ``Q`` (rotation, or reflection when the group has them).
+        name: its name in messages; the rounded matrix by default.
     """
 
     def __init__(self, matrix: np.ndarray, name: str = ""):
@@ -108,6 +118,7 @@ class RigidMotion(Isometry):
         self.name = name or f"rigid motion {np.round(q, 3).tolist()}"
 
     def field_map(self, atlas: Atlas) -> FieldMap:
+        """The motion on ``atlas``: each pixel from the pixel at ``Q⁻¹ x`` of its embedded position ``x``, with the frame change."""
         from scipy.spatial import cKDTree
 
         points = np.asarray(atlas.embedding(), dtype=np.float64).reshape(-1, 3)
@@ -126,8 +137,10 @@ class RigidMotion(Isometry):
         cone = atlas.cone_pixels.reshape(-1)
         missing = (source < 0) & ~cone
         if missing.any():
-            raise ValueError(f"{self.name} does not map pixels of {atlas!r} to pixels (first at flat index "
-                             f"{int(np.flatnonzero(missing)[0])}): it is not an isometry at this resolution")
+            raise ValueError(
+                f"{self.name} does not map pixels of {atlas!r} to pixels (first at flat index "
+                f"{int(np.flatnonzero(missing)[0])}): it is not an isometry at this resolution"
+            )
         # each pixel's neighbours at every step of the 3 x 3 window, through the padding map
         pad = atlas.padding_map(1).source.reshape(n, h + 2, w + 2)
         steps = [(dy, dx) for dy, dx in itertools.product((-1, 0, 1), repeat=2) if (dy, dx) != (0, 0)]
@@ -141,8 +154,9 @@ class RigidMotion(Isometry):
         goes_to = np.where(matched.any(2), matched.argmax(2), -1)  # (P, 8)
         # where each group element sends each step (-1: out of the window)
         index = {step: k for k, step in enumerate(steps)}
-        sends = np.array([[index.get(_step(group.matrix(g) @ step), -2) for step in steps]
-                          for g in range(group.order)])  # (G, 8); -2 never equals a match
+        sends = np.array(
+            [[index.get(_step(group.matrix(g) @ step), -2) for step in steps] for g in range(group.order)]
+        )  # (G, 8); -2 never equals a match
         consistent = ((goes_to[:, None, :] < 0) | (sends[None, :, :] == goes_to[:, None, :])).all(2)  # (P, G)
         decided = consistent.sum(1) == 1
         undecided = targets & ~decided & ~cone & ~cone[old]

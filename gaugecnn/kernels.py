@@ -22,6 +22,7 @@ from functools import cache
 
 import numpy as np
 
+from .groups import StructureGroup
 from .representations import Representation
 
 __all__ = ["kernel_basis", "bias_basis", "invariant_subspace", "kernel_support", "ring_functions"]
@@ -47,8 +48,7 @@ def invariant_subspace(actions: list[np.ndarray]) -> np.ndarray:
     """
     dim = actions[0].shape[0]
     is_signed_perm = all(
-        np.all(np.isclose(np.abs(a), 1) | np.isclose(a, 0)) and np.all(np.isclose(np.abs(a), 1).sum(0) == 1)
-        for a in actions
+        np.all(np.isclose(np.abs(a), 1) | np.isclose(a, 0)) and np.all(np.isclose(np.abs(a), 1).sum(0) == 1) for a in actions
     )
     if is_signed_perm:
         basis, done = [], np.zeros(dim, dtype=bool)
@@ -91,21 +91,24 @@ def _check_kernel_size(kernel_size: int) -> int:
     except TypeError:
         k = None
     if k is None or isinstance(kernel_size, bool) or k < 1 or k % 2 == 0:
-        raise ValueError(
-            f"kernel_size must be a positive odd integer (the kernel is centred on a pixel), got {kernel_size!r}"
-        )
+        raise ValueError(f"kernel_size must be a positive odd integer (the kernel is centred on a pixel), got {kernel_size!r}")
     return k
 
 
-def kernel_support(group, kernel_size: int) -> np.ndarray:
+def kernel_support(group: StructureGroup, kernel_size: int) -> np.ndarray:
     """Boolean ``(k, k)``: the largest G-invariant set of offsets in the ``k x k`` array.
 
     All of it on the square lattice; on the hexagonal lattice (under C3 or C6) the hexagon
     of radius ``k // 2``. Steerable kernels live on it.
 
-    >>> from gaugecnn.groups import cyclic_group
-    >>> kernel_support(cyclic_group(6), 3).astype(int).tolist()
-    [[1, 1, 0], [1, 1, 1], [0, 1, 1]]
+    Args:
+        group: the structure group (a ``StructureGroup``), whose lattice matrices act on the offsets.
+        kernel_size: the odd side ``k`` of the array.
+
+    Examples:
+        >>> from gaugecnn.groups import cyclic_group
+        >>> kernel_support(cyclic_group(6), 3).astype(int).tolist()
+        [[1, 1, 0], [1, 1, 1], [0, 1, 1]]
     """
     k = _check_kernel_size(kernel_size)
     r = k // 2
@@ -117,7 +120,7 @@ def kernel_support(group, kernel_size: int) -> np.ndarray:
 BASES = ("lattice", "bandlimited")
 
 
-def ring_functions(group, kernel_size: int) -> np.ndarray:
+def ring_functions(group: StructureGroup, kernel_size: int) -> np.ndarray:
     """``(n, k, k)``: the band-limited scalar functions of ``basis="bandlimited"``, on the support.
 
     Rings at radii ``R = 0, 1, ..., k // 2`` (Cartesian, in pixel steps) with Gaussian
@@ -125,6 +128,15 @@ def ring_functions(group, kernel_size: int) -> np.ndarray:
     ``R = 0``), times ``cos nθ`` and ``sin nθ`` for ``n`` up to the ring's cutoff: 0 at the
     centre, ``min(2R, 2)`` on the outermost ring, ``2R - (R + 1) mod 2`` in between.
     This is the band limit of escnn's default kernel bases.
+
+    Args:
+        group: the structure group; its lattice gives the Cartesian positions of the offsets.
+        kernel_size: the odd side ``k`` of the kernel array.
+
+    Examples:
+        >>> from gaugecnn.groups import cyclic_group
+        >>> [ring_functions(cyclic_group(4), k).shape for k in (3, 5)]
+        [(6, 3, 3), (11, 5, 5)]
     """
     k = _check_kernel_size(kernel_size)
     r_max = k // 2
@@ -180,16 +192,26 @@ def kernel_basis(rep_in: Representation, rep_out: Representation, kernel_size: i
     lattice, the hexagon of radius ``k // 2`` on the hexagonal lattice under C6 (7 offsets for
     ``k = 3``, 19 for ``k = 5``); entries outside it stay zero and carry no parameter.
 
-    >>> from gaugecnn.groups import cyclic_group, flip_group
-    >>> from gaugecnn.representations import trivial, sign
-    >>> G = flip_group()
-    >>> kernel_basis(trivial(G), trivial(G), 5).shape[0], kernel_basis(trivial(G), sign(G), 5).shape[0]
-    (15, 10)
-    >>> C6 = cyclic_group(6)
-    >>> [kernel_basis(trivial(C6), trivial(C6), k).shape[0] for k in (3, 5)]
-    [2, 4]
-    >>> int((kernel_basis(trivial(C6), trivial(C6), 5) != 0).any(axis=(0, 1, 2)).sum())
-    19
+    Args:
+        rep_in: the representation of the input field (``d_in`` channels).
+        rep_out: the representation of the output field (``d_out`` channels).
+        kernel_size: the odd side ``k`` of the kernel.
+        basis: ``"lattice"`` or ``"bandlimited"``, as above.
+
+    Returns:
+        A read-only float64 array; cached, so equal arguments return the same array.
+
+    Examples:
+        >>> from gaugecnn.groups import cyclic_group, flip_group
+        >>> from gaugecnn.representations import trivial, sign
+        >>> G = flip_group()
+        >>> kernel_basis(trivial(G), trivial(G), 5).shape[0], kernel_basis(trivial(G), sign(G), 5).shape[0]
+        (15, 10)
+        >>> C6 = cyclic_group(6)
+        >>> [kernel_basis(trivial(C6), trivial(C6), k).shape[0] for k in (3, 5)]
+        [2, 4]
+        >>> int((kernel_basis(trivial(C6), trivial(C6), 5) != 0).any(axis=(0, 1, 2)).sum())
+        19
     """
     k = _check_kernel_size(kernel_size)
     if basis not in BASES:
@@ -241,10 +263,14 @@ def kernel_basis(rep_in: Representation, rep_out: Representation, kernel_size: i
 def bias_basis(rep_out: Representation) -> np.ndarray:
     """Biases that are G-invariant, ``b = ρ_out(g) b``, as an array ``(n_basis, d_out)``.
 
-    >>> from gaugecnn.groups import flip_group
-    >>> from gaugecnn.representations import regular, sign
-    >>> bias_basis(regular(flip_group())).tolist(), bias_basis(sign(flip_group())).shape
-    ([[1.0, 1.0]], (0, 1))
+    Args:
+        rep_out: the representation of the output field the bias is added to.
+
+    Examples:
+        >>> from gaugecnn.groups import flip_group
+        >>> from gaugecnn.representations import regular, sign
+        >>> bias_basis(regular(flip_group())).tolist(), bias_basis(sign(flip_group())).shape
+        ([[1.0, 1.0]], (0, 1))
     """
     out = invariant_subspace([rep_out.matrix(g) for g in range(rep_out.group.order)])
     out.setflags(write=False)

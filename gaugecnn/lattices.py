@@ -21,14 +21,27 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 __all__ = ["Lattice", "square_lattice", "hexagonal_lattice"]
 
 
 class Lattice:
-    """Integer offsets with a Cartesian basis ``B`` (columns: row step, column step)."""
+    """Integer pixel offsets ``(dy, dx)`` with a Cartesian basis ``B``; the metric is ``Bᵀ B``.
 
-    def __init__(self, name: str, basis):
+    Args:
+        name: a short name (``"square"``, ``"hexagonal"``), used in messages and group names.
+        basis: the ``2 x 2`` invertible matrix ``B`` whose columns are the row step and the
+            column step in Cartesian ``(y, x)``.
+
+    Examples:
+        >>> import numpy as np
+        >>> rectangular = Lattice("rectangular", np.diag([2.0, 1.0]))
+        >>> rectangular.is_isometry([[-1, 0], [0, 1]]), rectangular.is_isometry([[0, -1], [1, 0]])
+        (True, False)
+    """
+
+    def __init__(self, name: str, basis: ArrayLike):
         basis = np.asarray(basis, dtype=np.float64)
         if basis.shape != (2, 2) or abs(np.linalg.det(basis)) < 1e-9:
             raise ValueError(f"a lattice basis is an invertible 2x2 matrix, got {basis.tolist()}")

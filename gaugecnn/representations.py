@@ -34,11 +34,18 @@ class Representation:
     """A real orthogonal representation, stored as one matrix per group element.
 
     It is checked on construction: orthogonal matrices, ``ρ(e) = 1`` and
-    ``ρ(g) ρ(h) = ρ(gh)`` for all ``g, h``.
+    ``ρ(g) ρ(h) = ρ(gh)`` for all ``g, h``. Usually built by the factories ``trivial``,
+    ``sign``, ``regular``, ``irrep``, ``tangent`` and ``direct_sum``.
 
-    >>> from gaugecnn.groups import flip_group
-    >>> regular(flip_group()).matrix(1).tolist()
-    [[0.0, 1.0], [1.0, 0.0]]
+    Args:
+        group: the structure group.
+        name: the name used in field-type strings and messages (``"regular"``, ``"irrep(1)"``).
+        matrices: ``(group.order, d, d)``, the matrix ``ρ(g)`` of every element ``g``.
+
+    Examples:
+        >>> from gaugecnn.groups import flip_group
+        >>> regular(flip_group()).matrix(1).tolist()
+        [[0.0, 1.0], [1.0, 0.0]]
     """
 
     def __init__(self, group: StructureGroup, name: str, matrices: np.ndarray | Sequence):
@@ -76,9 +83,11 @@ class Representation:
 
     @property
     def dim(self) -> int:
+        """The dimension ``d`` of the representation: channels per field."""
         return self.matrices.shape[1]
 
     def matrix(self, g: int) -> np.ndarray:
+        """ρ(g), a ``(d, d)`` orthogonal matrix (read-only)."""
         return self.matrices[g]
 
     def __eq__(self, other) -> bool:
@@ -99,13 +108,14 @@ class Representation:
 
 # -- factories ---------------------------------------------------------------------------
 
+
 def trivial(group: StructureGroup) -> Representation:
-    """ρ(g) = 1: scalar fields."""
+    """ρ(g) = 1 for every element of ``group``: scalar fields."""
     return Representation(group, "trivial", np.ones((group.order, 1, 1)))
 
 
 def sign(group: StructureGroup) -> Representation:
-    """ρ(g) = det(g): pseudo-scalars, the Möbius strip's sign-flip fields."""
+    """ρ(g) = det(g) for every element of ``group``: pseudo-scalars, the Möbius strip's sign-flip fields."""
     return Representation(group, "sign", np.array([[[group.det(g)]] for g in range(group.order)], dtype=float))
 
 
@@ -120,7 +130,7 @@ def regular(group: StructureGroup) -> Representation:
 
 
 def tangent(group: StructureGroup) -> Representation:
-    """ρ(g) = the Cartesian matrix of ``g``: tangent vector fields with Cartesian components ``(y, x)``.
+    """ρ(g) = the Cartesian matrix of ``g`` in ``group``: tangent vector fields with Cartesian components ``(y, x)``.
 
     On the square lattice that is ``g`` itself acting on ``(dy, dx)``; on the hexagonal lattice
     the orthogonal ``B g B⁻¹`` (``gaugecnn.lattices``), not the integer lattice matrix.
@@ -174,7 +184,18 @@ def irreps(group: StructureGroup) -> list[Representation]:
 
 
 def direct_sum(*reps: Representation, name: str | None = None) -> Representation:
-    """ρ_1 ⊕ ρ_2 ⊕ ...: block-diagonal matrices."""
+    """ρ_1 ⊕ ρ_2 ⊕ ...: block-diagonal matrices.
+
+    Args:
+        reps: representations of one group, in block order.
+        name: the name of the sum; by default the names joined by ``+``, in parentheses.
+
+    Examples:
+        >>> from gaugecnn.groups import flip_group
+        >>> G = flip_group()
+        >>> direct_sum(trivial(G), sign(G)).matrix(1).tolist()
+        [[1.0, 0.0], [0.0, -1.0]]
+    """
     if not reps:
         raise ValueError("direct_sum needs at least one representation")
     group = reps[0].group
@@ -229,23 +250,28 @@ def _parse_rep(group: StructureGroup, word: str) -> Representation:
         if m.group(2) is None:
             return irrep(group, int(m.group(1)))
         return irrep(group, int(m.group(2)), int(m.group(1)))
-    raise ValueError(
-        f"unknown representation {word!r}; known names: {', '.join(_NAMED)}, irrep(k), irrep(j,k)"
-    )
+    raise ValueError(f"unknown representation {word!r}; known names: {', '.join(_NAMED)}, irrep(k), irrep(j,k)")
 
 
 class FieldType:
     """An ordered list of representations: the channel layout of a feature space.
 
-    Channels follow the order of the fields. Build one from a list of representations or
-    from a string:
+    Channels follow the order of the fields: field after field, each field's ``d`` components
+    together (``slices[i]`` are the channels of field ``i``).
 
-    >>> from gaugecnn.groups import flip_group
-    >>> t = FieldType(flip_group(), "2 trivial + 1 sign + 3 regular")
-    >>> t.size, str(t)
-    (9, '2 trivial + 1 sign + 3 regular')
-    >>> t.slices[3]
-    slice(3, 5, None)
+    Args:
+        group: the structure group all fields transform under.
+        reps: the representations, as a list, or as a string of terms ``"n name"`` joined by
+            ``+``, where ``name`` is ``trivial``, ``sign``, ``regular``, ``tangent``,
+            ``irrep(k)`` or ``irrep(j,k)``.
+
+    Examples:
+        >>> from gaugecnn.groups import flip_group
+        >>> t = FieldType(flip_group(), "2 trivial + 1 sign + 3 regular")
+        >>> t.size, str(t)
+        (9, '2 trivial + 1 sign + 3 regular')
+        >>> t.slices[3]
+        slice(3, 5, None)
     """
 
     def __init__(self, group: StructureGroup, reps: str | Iterable[Representation]):
@@ -257,8 +283,7 @@ class FieldType:
         if not self.reps:
             given = f" {reps_text!r}" if reps_text is not None else ""
             raise ValueError(
-                f"field type{given} has no fields; a feature space needs at least one "
-                "(a term like '0 sign' beside others is fine)"
+                f"field type{given} has no fields; a feature space needs at least one (a term like '0 sign' beside others is fine)"
             )
         for r in self.reps:
             if r.group != group:
@@ -299,10 +324,11 @@ class FieldType:
     def restrict(self, subgroup: StructureGroup) -> tuple[FieldType, np.ndarray]:
         """The same channels read as fields of ``subgroup`` (see :func:`restrict`), and the channel order.
 
-        >>> from gaugecnn.groups import cyclic_group, dihedral_group
-        >>> t, order = FieldType(dihedral_group(4), "1 sign + 1 regular").restrict(cyclic_group(4))
-        >>> str(t), order.tolist()
-        ('1 trivial + 2 regular', [0, 1, 2, 4, 7, 3, 6, 8, 5])
+        Examples:
+            >>> from gaugecnn.groups import cyclic_group, dihedral_group
+            >>> t, order = FieldType(dihedral_group(4), "1 sign + 1 regular").restrict(cyclic_group(4))
+            >>> str(t), order.tolist()
+            ('1 trivial + 2 regular', [0, 1, 2, 4, 7, 3, 6, 8, 5])
         """
         reps, order, start = [], [], 0
         for rep in self.reps:

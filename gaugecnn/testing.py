@@ -162,14 +162,36 @@ def assert_gauge_equivariant(
     is given); it acts on fields by ``f_c(y) -> ρ(g_c) f_c(g_c⁻¹ y)``. The transformed input is
     fed to a copy of the module bound to the re-oriented atlas (its gluings re-labelled, its
     transition elements ``g_b t g_a⁻¹``). Outputs without spatial axes must be invariant.
+
+    Args:
+        module: any module mapping fields on ``atlas`` to fields (or invariant features).
+        atlas: the atlas of the input.
+        in_type: the input field type; by default the module's ``in_type`` attribute.
+        out_type: the output field type; by default the module's ``out_type`` attribute.
+        gauges: the gauge transforms to try, one element per chart each; random ones by default.
+        trials: how many random gauge transforms to try when ``gauges`` is not given.
+        batch_size: inputs per check, drawn from a seeded normal distribution.
+        dtype: the dtype the module runs in (float64 by default; float32 under ``autocast``).
+        tol: the largest relative error allowed; ``tolerance(dtype)`` by default.
+        seed: seeds the inputs (and the random gauges).
+        autocast: run under ``torch.autocast`` with this dtype (``torch.bfloat16`` on CPU).
+
+    Returns:
+        The worst relative error seen (``relative_error``); an ``AssertionError`` naming the
+        transform is raised when one exceeds ``tol``.
+
+    Examples:
+        >>> from gaugecnn import Atlas, FieldType, flip_group
+        >>> from gaugecnn.nn import GaugeConv
+        >>> strip = Atlas(flip_group(), (5, 8), 1, [(0, "left", 0, "right", True)])
+        >>> conv = GaugeConv(strip, FieldType(strip.group, "1 trivial"), FieldType(strip.group, "1 sign"), 3)
+        >>> assert_gauge_equivariant(conv, strip) < 1e-12
+        True
     """
     in_type, out_type, dtype, tol, generator = _setup(module, in_type, out_type, dtype, autocast, tol, seed)
     if gauges is None:
         allowed = atlas.shape_preserving_elements()
-        gauges = [
-            [allowed[int(i)] for i in torch.randint(len(allowed), (atlas.num_charts,), generator=generator)]
-            for _ in range(trials)
-        ]
+        gauges = [[allowed[int(i)] for i in torch.randint(len(allowed), (atlas.num_charts,), generator=generator)] for _ in range(trials)]
     net = _prepare(module, dtype)
     worst = 0.0
     for gauge in gauges:
@@ -206,6 +228,31 @@ def assert_isometry_equivariant(
     """Check ``module(φ x) = φ module(x)`` for every isometry φ (at the input's and the output's resolution).
 
     Outputs without spatial axes must be invariant.
+
+    Args:
+        module: any module mapping fields on ``atlas`` to fields (or invariant features).
+        atlas: the atlas of the input.
+        isometries: the isometries to check, e.g. ``atlas.isometries()`` of a manifold.
+        in_type: the input field type; by default the module's ``in_type`` attribute.
+        out_type: the output field type; by default the module's ``out_type`` attribute.
+        batch_size: inputs per check, drawn from a seeded normal distribution.
+        dtype: the dtype the module runs in (float64 by default; float32 under ``autocast``).
+        tol: the largest relative error allowed; ``tolerance(dtype)`` by default.
+        seed: seeds the inputs (and the random gauges).
+        autocast: run under ``torch.autocast`` with this dtype (``torch.bfloat16`` on CPU).
+
+    Returns:
+        The worst relative error seen (``relative_error``); an ``AssertionError`` naming the
+        transform is raised when one exceeds ``tol``.
+
+    Examples:
+        >>> from gaugecnn import Atlas, ChartRotation, FieldType, cyclic_group
+        >>> from gaugecnn.nn import GaugeConv
+        >>> image = Atlas(cyclic_group(4), (7, 7), 1, [])  # one square chart: the plane
+        >>> conv = GaugeConv(image, FieldType(image.group, "1 trivial"), FieldType(image.group, "1 regular"), 3)
+        >>> turns = [ChartRotation(g) for g in range(4)]
+        >>> assert_isometry_equivariant(conv, image, turns) < 1e-12
+        True
     """
     in_type, out_type, dtype, tol, generator = _setup(module, in_type, out_type, dtype, autocast, tol, seed)
     run = _runner(_prepare(module, dtype), autocast)

@@ -38,9 +38,7 @@ def _pyplot():
     try:
         import matplotlib.pyplot as plt  # falls back to the Agg backend where there is no display
     except ImportError as error:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            'gaugecnn.viz needs matplotlib; install it with: pip install -e ".[viz]"  (or pip install matplotlib)'
-        ) from error
+        raise ImportError('gaugecnn.viz needs matplotlib; install it with: pip install -e ".[viz]"  (or pip install matplotlib)') from error
     return plt
 
 
@@ -61,6 +59,15 @@ def element_label(group: StructureGroup, g: int) -> str:
     On the square lattice the reflections are ``s`` (of the row axis, ``dy -> -dy``), ``s'``
     (column axis), ``d`` (main diagonal), ``d'`` (anti-diagonal); on other lattices ``m30``
     is the reflection across the line at 30 degrees to the column axis.
+
+    Args:
+        group: the structure group.
+        g: the element's index.
+
+    Examples:
+        >>> from gaugecnn import dihedral_group
+        >>> [element_label(dihedral_group(4), g) for g in range(8)]
+        ['e', 'r90', 's', 'r180', 'd', "d'", 'r270', "s'"]
     """
     m = group.matrix(g)
     if np.array_equal(m, np.eye(2)):
@@ -96,12 +103,23 @@ def plot_surface_field(
     """Paint scalar fields, one ``H x W`` array per chart, on the surfaces their charts are embedded as.
 
     Pixel ``(i, j)`` fills the patch ``s in [i/H, (i+1)/H], t in [j/W, (j+1)/W]`` of its chart's
-    embedding, in one colour; ``subdivide`` splits each patch into ``subdivide²`` facets so that
-    curved surfaces look smooth. ``curves`` are ``(N, 3)`` polylines (seams, cuts), drawn on top
-    of a single chart's surface (with several charts, matplotlib orders whole artists by depth).
-    ``ax`` must be a 3D axes when given; ``view`` is ``(elevation, azimuth)`` in degrees;
-    ``shade`` darkens facets turned away from the light, which shows the surface's shape; the
-    axes are scaled equally and then by ``zoom``.
+    embedding, in one colour.
+
+    Args:
+        fields: one ``(H, W)`` array or tensor, or one per chart.
+        embeddings: one embedding ``(s, t) -> (x, y, z)`` (see the module docstring), or one per chart.
+        ax: a 3D axes to draw into; a new figure by default.
+        cmap: a matplotlib colour map name.
+        vmin: the value at the bottom of the colour scale; the field's minimum by default.
+        vmax: the value at the top of the colour scale; the field's maximum by default.
+        subdivide: split each pixel's patch into ``subdivide²`` facets, so curved surfaces look smooth.
+        curves: ``(N, 3)`` polylines (seams, cuts), drawn on top of a single chart's surface
+            (with several charts, matplotlib orders whole artists by depth).
+        curve_style: matplotlib line options for the curves.
+        view: ``(elevation, azimuth)`` in degrees.
+        shade: darken facets turned away from the light, which shows the surface's shape.
+        zoom: scale the equally scaled axes by this factor.
+        colorbar: add a colour bar.
     """
     plt = _pyplot()
     single = not isinstance(embeddings, (list, tuple))
@@ -160,8 +178,21 @@ def plot_embedded_field(
     ``field`` has the atlas's spatial shape (``atlas.shape``); ``atlas.embedding()`` places the
     pixels, the convex hull of those points gives the triangles (right for spheres and other
     convex surfaces, whatever the grid: vertex grids such as the icosahedral sphere, or cell
-    centres), and each triangle takes the mean of its corners' values. ``marks`` is a boolean
-    mask of pixels to draw as dots on top (for instance ``atlas.cone_pixels``).
+    centres), and each triangle takes the mean of its corners' values.
+
+    Args:
+        field: an array or tensor of shape ``atlas.shape``.
+        atlas: an atlas with an ``embedding()`` (the cube sphere, the icosphere, ...).
+        ax: a 3D axes to draw into; a new figure by default.
+        cmap: a matplotlib colour map name.
+        vmin: the value at the bottom of the colour scale; the field's minimum by default.
+        vmax: the value at the top of the colour scale; the field's maximum by default.
+        marks: a boolean mask of pixels (shape ``atlas.shape``) to draw as dots on top, for
+            instance ``atlas.cone_pixels``; only those facing the viewer are drawn.
+        mark_style: matplotlib scatter options for the marks.
+        view: ``(elevation, azimuth)`` in degrees.
+        zoom: scale the axes by this factor.
+        colorbar: add a colour bar.
     """
     from scipy.spatial import ConvexHull
 
@@ -180,8 +211,7 @@ def plot_embedded_field(
     hi = values.max() if vmax is None else vmax
     norm = plt.Normalize(lo, hi if hi > lo else lo + 1)
     colormap = plt.get_cmap(cmap)
-    surface = ax3d.plot_trisurf(points[:, 0], points[:, 1], points[:, 2], triangles=triangles, linewidth=0,
-                              antialiased=False, shade=False)
+    surface = ax3d.plot_trisurf(points[:, 0], points[:, 1], points[:, 2], triangles=triangles, linewidth=0, antialiased=False, shade=False)
     surface.set_facecolor(colormap(norm(values[triangles].mean(axis=1))))
     if marks is not None:  # drawn on top, those on the side facing the viewer only
         elevation, azimuth = np.radians(view)
@@ -217,6 +247,13 @@ def plot_transport_padding(
     see ``element_label``) and, with ``annotate_sources``, the source pixel ``row,col``. Halo
     pixels without a source (beyond a boundary, or at a corner where three charts meet) are
     grey: they are zero.
+
+    Args:
+        atlas: the atlas whose padding is drawn.
+        halo: the halo width in pixels.
+        chart: the index of the chart to draw.
+        ax: a 2D axes to draw into; a new figure by default.
+        annotate_sources: write the source pixel into every halo pixel.
     """
     plt = _pyplot()
     from matplotlib.patches import Patch, Rectangle
@@ -316,6 +353,16 @@ def plot_kernels(
     ``bases`` maps representation names to orthogonal matrices ``Q`` to show the kernels in
     another basis, ``Q_out K Q_in^T`` (for the flip group, ``{"regular": [[1, 1], [1, -1]] / √2}``
     splits a regular field into a trivial and a sign channel).
+
+    Args:
+        conv: the convolution whose current kernels are drawn.
+        pairs: ``(out, in)`` field indices; by default the first pair of every combination of
+            representations.
+        max_pairs: the most blocks drawn when ``pairs`` is not given.
+        fig: a figure or subfigure to draw into; a new figure by default.
+        cmap: a diverging matplotlib colour map name.
+        title: a title above the blocks.
+        bases: as above.
     """
     plt = _pyplot()
     kernel = conv.expand_weight().detach().cpu().double().numpy()

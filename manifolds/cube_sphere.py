@@ -64,9 +64,14 @@ class CubeSphere(Atlas):
     Isometries: the 24 rotations of the cube (48 with reflections when the group has them),
     exact permutations of pixels with a gauge element per pixel.
 
-    >>> cube = CubeSphere(4)
-    >>> cube.shape, cube.euler_characteristic, cube.is_orientable, len(cube.isometries())
-    ((6, 4, 4), 2, True, 24)
+    Args:
+        n: the side of each face in pixels (``6 n²`` pixels in all).
+        group: the structure group; ``C4`` by default, ``D4`` for the reflections too.
+
+    Examples:
+        >>> cube = CubeSphere(4)
+        >>> cube.shape, cube.euler_characteristic, cube.is_orientable, len(cube.isometries())
+        ((6, 4, 4), 2, True, 24)
     """
 
     def __init__(self, n: int = 16, group: StructureGroup | None = None):
@@ -77,13 +82,16 @@ class CubeSphere(Atlas):
         """The unit vector of every pixel centre, ``(6, n, n, 3)``: the cube's pixels projected onto the sphere."""
         n = self.n
         u = (2 * np.arange(n) + 1 - n) / n  # pixel centres in (-1, 1)
-        points = np.stack([
-            normal[None, None, :] + u[:, None, None] * r[None, None, :] + u[None, :, None] * c[None, None, :]
-            for normal, r, c in (_FRAMES[str(f)] for f in self.charts)
-        ])
+        points = np.stack(
+            [
+                normal[None, None, :] + u[:, None, None] * r[None, None, :] + u[None, :, None] * c[None, None, :]
+                for normal, r, c in (_FRAMES[str(f)] for f in self.charts)
+            ]
+        )
         return points / np.linalg.norm(points, axis=-1, keepdims=True)
 
     def with_chart_shape(self, chart_shape: tuple[int, int]) -> Atlas:
+        """The cube sphere at another resolution (square charts), or the generic atlas for other shapes."""
         if chart_shape[0] == chart_shape[1]:
             return CubeSphere(chart_shape[0], self.group)
         return super().with_chart_shape(chart_shape)
@@ -113,6 +121,10 @@ class CubeRotation(Isometry):
 
     The pixel at ``p`` moves to ``Q p``; its feature, pushed forward by ``Q``, is expressed in
     the target face's frame by the 2x2 matrix ``M = [R', C']ᵀ Q [R, C]``, a group element.
+    ``CubeSphere.isometries()`` lists those whose ``M`` are all in the atlas's group.
+
+    Args:
+        matrix: the ``3 x 3`` signed permutation matrix ``Q``.
     """
 
     def __init__(self, matrix: np.ndarray):
@@ -120,6 +132,7 @@ class CubeRotation(Isometry):
         self.name = f"cube symmetry {self.matrix.tolist()}"
 
     def field_map(self, atlas: Atlas) -> FieldMap:
+        """The symmetry on a CubeSphere of any resolution: faces permuted, pixels moved, frames changed."""
         if set(atlas.charts) != set(_FRAMES) or atlas.chart_shape[0] != atlas.chart_shape[1]:
             raise ValueError(f"a cube symmetry acts on a CubeSphere atlas, not on {atlas!r}")
         n = atlas.chart_shape[0]

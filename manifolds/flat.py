@@ -18,17 +18,25 @@ class Cylinder(Atlas):
     and bottom rows are its two boundary circles. Transitions are trivial. Isometries:
     shifts along the band (period ``length``).
 
-    >>> Cylinder(4, 6).is_orientable, Cylinder(4, 6).euler_characteristic
-    (True, 0)
+    Args:
+        height: rows: across the band, between its two boundary circles.
+        length: columns: around the band.
+        group: the structure group; trivial by default (any group works: every transition is the identity).
+
+    Examples:
+        >>> Cylinder(4, 6).is_orientable, Cylinder(4, 6).euler_characteristic
+        (True, 0)
     """
 
     def __init__(self, height: int = 28, length: int = 28, group: StructureGroup | None = None):
         super().__init__(group or trivial_group(), (height, length), 1, [(0, "left", 0, "right", False)])
 
     def shift(self, s: int) -> Translation:
+        """The isometry moving everything ``s`` pixels around the cylinder (along the columns)."""
         return Translation((0, s), self.chart_shape, period=(0, self.chart_shape[1]))
 
     def isometries(self) -> list[Translation]:
+        """All shifts around the cylinder, one per column."""
         return [self.shift(s) for s in range(self.chart_shape[1])]
 
     def __repr__(self) -> str:
@@ -41,20 +49,30 @@ class Torus(Atlas):
     Isometries: shifts by ``(dy, dx)`` (periods ``height`` and ``width``); the halo corners
     are filled from the diagonally opposite corner.
 
-    >>> Torus(4, 6).euler_characteristic
-    0
+    Args:
+        height: rows (the period of vertical shifts).
+        width: columns (the period of horizontal shifts).
+        group: the structure group; trivial by default.
+
+    Examples:
+        >>> Torus(4, 6).euler_characteristic
+        0
     """
 
     def __init__(self, height: int = 28, width: int = 28, group: StructureGroup | None = None):
         super().__init__(
-            group or trivial_group(), (height, width), 1,
+            group or trivial_group(),
+            (height, width),
+            1,
             [(0, "left", 0, "right", False), (0, "top", 0, "bottom", False)],
         )
 
     def shift(self, dy: int, dx: int) -> Translation:
+        """The isometry moving everything ``dy`` rows and ``dx`` columns, both periodic."""
         return Translation((dy, dx), self.chart_shape, period=self.chart_shape)
 
     def isometries(self) -> list[Translation]:
+        """All ``H W`` shifts of the torus."""
         h, w = self.chart_shape
         return [self.shift(dy, dx) for dy, dx in product(range(h), range(w))]
 
@@ -71,24 +89,34 @@ class KleinBottle(Atlas):
     as on the Möbius strip) combined with shifts across it by 0 or ``height / 2`` (the only
     ones that commute with the twist).
 
-    >>> k = KleinBottle(4, 6)
-    >>> k.is_orientable, k.euler_characteristic, len(k.isometries())
-    (False, 0, 24)
+    Args:
+        height: rows: across the length.
+        length: columns: along the twisted direction.
+        group: the structure group; the flip group by default (it must contain the flip).
+
+    Examples:
+        >>> k = KleinBottle(4, 6)
+        >>> k.is_orientable, k.euler_characteristic, len(k.isometries())
+        (False, 0, 24)
     """
 
     def __init__(self, height: int = 28, length: int = 28, group: StructureGroup | None = None):
         super().__init__(
-            group or flip_group(), (height, length), 1,
+            group or flip_group(),
+            (height, length),
+            1,
             [(0, "left", 0, "right", True), (0, "top", 0, "bottom", False)],
         )
 
     def shift(self, dy: int, dx: int) -> Translation:
+        """The isometry moving everything ``dy`` rows (0 or ``height / 2``) and ``dx`` columns (period ``2 length``)."""
         h, length = self.chart_shape
         if (2 * dy) % h:
             raise ValueError(f"a shift of {dy} rows does not commute with the twist; use 0 or height/2 = {h / 2}")
         return Translation((dy, dx), self.chart_shape, period=(h, 2 * length))
 
     def isometries(self) -> list[Translation]:
+        """All shifts that map pixels to pixels: ``2 length`` along, times 0 or ``height / 2`` across."""
         h, length = self.chart_shape
         rows = (0, h // 2) if h % 2 == 0 else (0,)
         return [self.shift(dy, dx) for dy, dx in product(rows, range(2 * length))]

@@ -50,8 +50,10 @@ def _rhombi() -> dict[str, tuple[str, str, str, str]]:
     charts = {}
     for k in range(5):
         nxt = (k + 1) % 5
-        for name, (o, acute, d) in ((f"upper{k}", (f"U{k}", ("N", f"L{k}"), f"U{nxt}")),
-                                    (f"lower{k}", (f"L{k}", (f"U{nxt}", "S"), f"L{nxt}"))):
+        for name, (o, acute, d) in (
+            (f"upper{k}", (f"U{k}", ("N", f"L{k}"), f"U{nxt}")),
+            (f"lower{k}", (f"L{k}", (f"U{nxt}", "S"), f"L{nxt}")),
+        ):
             a, c = acute
             po, pa, pc = vertices[o], vertices[a], vertices[c]
             # one handedness for every chart: (row step, column step, outward normal) as (C - O, A - O, O)
@@ -139,9 +141,14 @@ class IcoSphere(Atlas):
     Isometries: the 60 rotations of the icosahedron (120 with reflections under D6), exact
     pixel permutations with a gauge element per pixel (``RigidMotion``).
 
-    >>> ico = IcoSphere(2)
-    >>> ico.shape, ico.euler_characteristic, int(ico.cone_pixels.sum()), len(ico.isometries())
-    ((10, 4, 4), 2, 10, 60)
+    Args:
+        r: the resolution: charts of ``2^r x 2^r`` vertices, ``10 · 4^r + 2`` vertices in all.
+        group: ``C6`` on the hexagonal lattice by default, or ``D6``.
+
+    Examples:
+        >>> ico = IcoSphere(2)
+        >>> ico.shape, ico.euler_characteristic, int(ico.cone_pixels.sum()), len(ico.isometries())
+        ((10, 4, 4), 2, 10, 60)
     """
 
     def __init__(self, r: int = 2, group: StructureGroup | None = None):
@@ -162,6 +169,7 @@ class IcoSphere(Atlas):
         return points / np.linalg.norm(points, axis=-1, keepdims=True)
 
     def with_chart_shape(self, chart_shape: tuple[int, int]) -> Atlas:
+        """The icosphere of another level (square charts of a power-of-two side), or the generic atlas otherwise."""
         h, w = chart_shape
         if h == w and h > 0 and (h & (h - 1)) == 0:
             return IcoSphere(h.bit_length() - 1, self.group)

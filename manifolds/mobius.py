@@ -22,9 +22,15 @@ class MobiusStrip(Atlas):
     Isometries: shifts along the band (``shift(s)``, ``isometries()``); shifting by the
     length brings the band back reflected, by twice the length back to itself.
 
-    >>> strip = MobiusStrip(width=28, length=28)
-    >>> strip.shape, strip.is_orientable
-    ((28, 28), False)
+    Args:
+        width: rows: across the strip, between its boundary edges.
+        length: columns: along the strip, around to the twisted cut.
+        group: the structure group; the flip group by default (it must contain the flip).
+
+    Examples:
+        >>> strip = MobiusStrip(width=28, length=28)
+        >>> strip.shape, strip.is_orientable
+        ((28, 28), False)
     """
 
     def __init__(self, width: int = 28, length: int = 28, group: StructureGroup | None = None):
@@ -41,4 +47,3 @@ class MobiusStrip(Atlas):
 
     def __repr__(self) -> str:
         return f"MobiusStrip(width={self.width}, length={self.length}, group={self.group.name})"
-

@@ -15,9 +15,14 @@ class Plane(Atlas):
     Its isometries are the rotations by multiples of 90 degrees about the image centre
     (and the reflections, when the group has them): the group elements themselves.
 
-    >>> plane = Plane(8)
-    >>> len(plane.isometries()), plane.euler_characteristic
-    (4, 1)
+    Args:
+        size: the side of the square image in pixels.
+        group: the structure group; ``C4`` by default (``D4`` adds the reflections, ``C6``/``D6`` use the hexagonal lattice).
+
+    Examples:
+        >>> plane = Plane(8)
+        >>> len(plane.isometries()), plane.euler_characteristic
+        (4, 1)
     """
 
     def __init__(self, size: int = 28, group: StructureGroup | None = None):
@@ -25,6 +30,7 @@ class Plane(Atlas):
         self.size = size
 
     def isometries(self) -> list[ChartRotation]:
+        """The rotations (and reflections) of the image about its centre: one per group element."""
         return [ChartRotation(g, self.group.describe(g)) for g in range(self.group.order)]
 
     def __repr__(self) -> str:

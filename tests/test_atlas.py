@@ -59,12 +59,18 @@ def test_disk_and_sphere_from_six_faces():
     # cube: each face's edges glued to the neighbouring faces (net: top face U, bottom D, sides F, R, B, L)
     G = dihedral_group(4)
     gl = [
-        ("F", "right", "R", "left", False), ("R", "right", "B", "left", False),
-        ("B", "right", "L", "left", False), ("L", "right", "F", "left", False),
-        ("U", "bottom", "F", "top", False), ("D", "top", "F", "bottom", False),
-        ("U", "right", "R", "top", True), ("U", "top", "B", "top", True),
-        ("U", "left", "L", "top", False), ("D", "right", "R", "bottom", False),
-        ("D", "bottom", "B", "bottom", True), ("D", "left", "L", "bottom", True),
+        ("F", "right", "R", "left", False),
+        ("R", "right", "B", "left", False),
+        ("B", "right", "L", "left", False),
+        ("L", "right", "F", "left", False),
+        ("U", "bottom", "F", "top", False),
+        ("D", "top", "F", "bottom", False),
+        ("U", "right", "R", "top", True),
+        ("U", "top", "B", "top", True),
+        ("U", "left", "L", "top", False),
+        ("D", "right", "R", "bottom", False),
+        ("D", "bottom", "B", "bottom", True),
+        ("D", "left", "L", "bottom", True),
     ]
     cube = Atlas(G, (3, 3), ["U", "D", "F", "R", "B", "L"], gl)
     assert cube.euler_characteristic == 2

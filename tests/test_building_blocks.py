@@ -23,14 +23,22 @@ D4, C4, D6, C6 = dihedral_group(4), cyclic_group(4), dihedral_group(6), cyclic_g
 
 # -- restriction ---------------------------------------------------------------------------
 
-PAIRS = [(D4, C4), (D4, flip_group()), (D4, cyclic_group(2)), (C4, cyclic_group(2)), (D4, trivial_group()),
-         (D6, C6), (D6, cyclic_group(3)), (C6, cyclic_group(2, hexagonal_lattice())), (D6, dihedral_group(3))]
+PAIRS = [
+    (D4, C4),
+    (D4, flip_group()),
+    (D4, cyclic_group(2)),
+    (C4, cyclic_group(2)),
+    (D4, trivial_group()),
+    (D6, C6),
+    (D6, cyclic_group(3)),
+    (C6, cyclic_group(2, hexagonal_lattice())),
+    (D6, dihedral_group(3)),
+]
 PAIR_IDS = [f"{g.name}>{h.name}" for g, h in PAIRS]
 
 
 def _named_reps(group):
-    return ["trivial", "regular", *(["sign", "tangent"] if group.order > 1 else []),
-            *[r.name for r in irreps(group)]]
+    return ["trivial", "regular", *(["sign", "tangent"] if group.order > 1 else []), *[r.name for r in irreps(group)]]
 
 
 @pytest.mark.parametrize("G, H", PAIRS, ids=PAIR_IDS)
@@ -64,8 +72,11 @@ def test_subgroup_must_be_contained_and_share_the_lattice():
         C4.inclusion(D4)
 
 
-@pytest.mark.parametrize("atlas, H", [(Plane(5, D4), C4), (CubeSphere(4, D4), C4), (Torus(4, 4, D4), flip_group()),
-                                      (IcoSphere(2, D6), C6)], ids=["plane", "cube", "torus", "icosphere"])
+@pytest.mark.parametrize(
+    "atlas, H",
+    [(Plane(5, D4), C4), (CubeSphere(4, D4), C4), (Torus(4, 4, D4), flip_group()), (IcoSphere(2, D6), C6)],
+    ids=["plane", "cube", "torus", "icosphere"],
+)
 def test_atlas_restricts_when_every_transition_is_in_the_subgroup(atlas, H):
     restricted = atlas.restricted(H)
     assert restricted.group == H and restricted.gluings == atlas.gluings and restricted.shape == atlas.shape
@@ -73,8 +84,9 @@ def test_atlas_restricts_when_every_transition_is_in_the_subgroup(atlas, H):
     assert all(inclusion[restricted.transition(gl)] == atlas.transition(gl) for gl in atlas.gluings)
 
 
-@pytest.mark.parametrize("atlas, H, what", [(MobiusStrip(4, 6), trivial_group(), "reflection"),
-                                            (CubeSphere(4), cyclic_group(2), "rotation by 90")])
+@pytest.mark.parametrize(
+    "atlas, H, what", [(MobiusStrip(4, 6), trivial_group(), "reflection"), (CubeSphere(4), cyclic_group(2), "rotation by 90")]
+)
 def test_atlas_refuses_a_subgroup_missing_a_transition(atlas, H, what):
     with pytest.raises(ValueError, match=f"cannot restrict .* {what}"):
         atlas.restricted(H)
@@ -93,8 +105,11 @@ def _restricted_network(atlas, H):
 
 
 @pytest.mark.parametrize("dtype", [F64, F32])
-@pytest.mark.parametrize("atlas, H", [(Plane(6, D4), C4), (CubeSphere(4, D4), C4), (Torus(4, 4, D4), flip_group()),
-                                      (IcoSphere(2, D6), C6)], ids=["plane", "cube", "torus", "icosphere"])
+@pytest.mark.parametrize(
+    "atlas, H",
+    [(Plane(6, D4), C4), (CubeSphere(4, D4), C4), (Torus(4, 4, D4), flip_group()), (IcoSphere(2, D6), C6)],
+    ids=["plane", "cube", "torus", "icosphere"],
+)
 def test_restricted_network_is_equivariant_under_the_subgroup(atlas, H, dtype, record_error):
     """G layers, Restrict, H layers: gauge transforms by H on every chart commute with the whole network."""
     net, t_in, t_out = _restricted_network(atlas, H)

@@ -21,9 +21,15 @@ def mobius_net(strip: MobiusStrip) -> nn.Sequential:
     pool = gnn.GaugePool(strip, hidden)
     torch.manual_seed(0)
     return nn.Sequential(
-        gnn.GaugeConv(strip, scalar, hidden, 3), gnn.ELU(hidden), pool,
-        gnn.GaugeConv(pool.out_atlas, hidden, hidden, 3), gnn.FieldBatchNorm(hidden), gnn.ELU(hidden),
-        gnn.GroupPool(hidden), gnn.GlobalPool(FieldType(g, [trivial(g)] * 6)), nn.Linear(6, 3),
+        gnn.GaugeConv(strip, scalar, hidden, 3),
+        gnn.ELU(hidden),
+        pool,
+        gnn.GaugeConv(pool.out_atlas, hidden, hidden, 3),
+        gnn.FieldBatchNorm(hidden),
+        gnn.ELU(hidden),
+        gnn.GroupPool(hidden),
+        gnn.GlobalPool(FieldType(g, [trivial(g)] * 6)),
+        nn.Linear(6, 3),
     )
 
 

@@ -24,9 +24,14 @@ def small_gauge_net() -> nn.Module:
     hidden = FieldType(g, "1 trivial + 1 sign + 2 regular")
     pool = gnn.GaugePool(strip, hidden)
     return nn.Sequential(
-        gnn.GaugeConv(strip, FieldType(g, "1 trivial"), hidden, 3), gnn.ELU(hidden), pool,
-        gnn.GaugeConv(pool.out_atlas, hidden, hidden, 3), gnn.ELU(hidden),
-        gnn.GroupPool(hidden), gnn.GlobalPool(FieldType(g, [trivial(g)] * 4)), nn.Linear(4, 10),
+        gnn.GaugeConv(strip, FieldType(g, "1 trivial"), hidden, 3),
+        gnn.ELU(hidden),
+        pool,
+        gnn.GaugeConv(pool.out_atlas, hidden, hidden, 3),
+        gnn.ELU(hidden),
+        gnn.GroupPool(hidden),
+        gnn.GlobalPool(FieldType(g, [trivial(g)] * 4)),
+        nn.Linear(4, 10),
     )
 
 

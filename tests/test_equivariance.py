@@ -367,6 +367,7 @@ def test_fieldmap_apply_is_float64_accurate_for_dense_reps(d4_atlas_factory):
 
 # -- TransportPad ------------------------------------------------------------------------------------------
 
+
 def test_transport_pad_matches_padding_map():
     m = strip((4, 5))
     ftype = FieldType(m.group, "1 trivial + 1 sign + 1 regular")

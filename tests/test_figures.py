@@ -127,8 +127,18 @@ def test_the_figures_script_writes_every_png(tmp_path):
     torch.save(build_model("gauge_regular", MobiusStrip(28, 28)).state_dict(), weights)
     data = ["--data-root", str(SHARED_DATA)] if (SHARED_DATA / "MNIST" / "raw").is_dir() else ["--synthetic"]
     out = tmp_path / "img"
-    argv = ["--out", str(out), "--quick", "--cache-dir", str(tmp_path / "cache"), "--weights", str(weights),
-            "--results", str(tmp_path / "no-results.jsonl"), *data]
+    argv = [
+        "--out",
+        str(out),
+        "--quick",
+        "--cache-dir",
+        str(tmp_path / "cache"),
+        "--weights",
+        str(weights),
+        "--results",
+        str(tmp_path / "no-results.jsonl"),
+        *data,
+    ]
     assert main(argv) == 0
     assert sorted(p.name for p in out.iterdir()) == sorted(FIGURES)
     for name in FIGURES:

@@ -121,8 +121,11 @@ def test_unknown_resolution_and_wrong_groups_are_refused():
 
     with pytest.raises(ValueError, match="resolution r must be an integer >= 0"):
         IcoSphere(-1)
-    with pytest.raises(ValueError, match="needs a rotation as transition element .*rotation by 60 degrees.*not in the "
-                       r"structure group C3 \(hexagonal lattice\); use a group that contains it"):
+    with pytest.raises(
+        ValueError,
+        match="needs a rotation as transition element .*rotation by 60 degrees.*not in the "
+        r"structure group C3 \(hexagonal lattice\); use a group that contains it",
+    ):
         IcoSphere(1, cyclic_group(3))
     with pytest.raises(ValueError, match="lives on the hexagonal lattice, but C4 is a group of the square lattice"):
         IcoSphere(1, cyclic_group(4))
@@ -217,9 +220,16 @@ def ico_cnn(atlas: IcoSphere, classes: int = 10) -> nn.Sequential:
     pool1 = gnn.GaugePool(atlas, reg)
     pool2 = gnn.GaugePool(pool1.out_atlas, reg)
     return nn.Sequential(
-        gnn.GaugeConv(atlas, scalar, reg, 3), gnn.FieldBatchNorm(reg), gnn.ELU(reg), pool1,
-        gnn.GaugeConv(pool1.out_atlas, reg, reg, 3), gnn.ELU(reg), pool2,
-        gnn.GaugeConv(pool2.out_atlas, reg, out, 3), gnn.GlobalPool(out, "max"), nn.Linear(8, classes),
+        gnn.GaugeConv(atlas, scalar, reg, 3),
+        gnn.FieldBatchNorm(reg),
+        gnn.ELU(reg),
+        pool1,
+        gnn.GaugeConv(pool1.out_atlas, reg, reg, 3),
+        gnn.ELU(reg),
+        pool2,
+        gnn.GaugeConv(pool2.out_atlas, reg, out, 3),
+        gnn.GlobalPool(out, "max"),
+        nn.Linear(8, classes),
     )
 
 

@@ -68,12 +68,15 @@ def test_gauge_conv_bias_is_invariant():
     assert b[0] == 0 and b[1] == b[2] != 0 and b[3] != 0
 
 
-@pytest.mark.parametrize("fields", [
-    "1 tangent + 1 trivial + 1 regular + 1 sign + 1 irrep(1,2) + 1 tangent",  # gathered channels
-    "3 regular",  # one consecutive run: a view
-    "2 regular + 2 sign",  # consecutive runs, cat
-    "1 sign + 2 regular + 1 trivial",  # reordered
-])
+@pytest.mark.parametrize(
+    "fields",
+    [
+        "1 tangent + 1 trivial + 1 regular + 1 sign + 1 irrep(1,2) + 1 tangent",  # gathered channels
+        "3 regular",  # one consecutive run: a view
+        "2 regular + 2 sign",  # consecutive runs, cat
+        "1 sign + 2 regular + 1 trivial",  # reordered
+    ],
+)
 def test_group_pool_values_per_field(fields):
     torch.manual_seed(3)
     G = dihedral_group(4)
@@ -188,8 +191,13 @@ def test_pointwise_nonlinearities_on_permutation_fields():
 def test_gather_kernel_expansion_equals_the_einsum_reference(group_name, kernel_size):
     from gaugecnn import Atlas, cyclic_group, dihedral_group, flip_group, irreps
 
-    group = {"flip": flip_group, "C4": lambda: cyclic_group(4), "D4": lambda: dihedral_group(4),
-             "C6": lambda: cyclic_group(6), "D6": lambda: dihedral_group(6)}[group_name]()
+    group = {
+        "flip": flip_group,
+        "C4": lambda: cyclic_group(4),
+        "D4": lambda: dihedral_group(4),
+        "C6": lambda: cyclic_group(6),
+        "D6": lambda: dihedral_group(6),
+    }[group_name]()
     atlas = Atlas(group, (6, 6), 1, [])
     names = ["trivial", "sign", "regular", "tangent"] + [r.name for r in irreps(group)]
     in_type = FieldType(group, " + ".join(f"1 {n}" for n in names[::2]))

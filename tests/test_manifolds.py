@@ -162,8 +162,12 @@ def test_escnn_style_network_on_the_plane_is_rotation_invariant(record_error):
     hidden = FieldType(g, [regular(g)] * 3)
     pooled = plane.coarsened()
     net = nn.Sequential(
-        gnn.GaugeConv(plane, scalar, hidden, 3), gnn.FieldBatchNorm(hidden), gnn.ReLU(hidden),
-        gnn.GaugeConv(plane, hidden, hidden, 3), gnn.FieldBatchNorm(hidden), gnn.ReLU(hidden),
+        gnn.GaugeConv(plane, scalar, hidden, 3),
+        gnn.FieldBatchNorm(hidden),
+        gnn.ReLU(hidden),
+        gnn.GaugeConv(plane, hidden, hidden, 3),
+        gnn.FieldBatchNorm(hidden),
+        gnn.ReLU(hidden),
         gnn.GaugePool(plane, hidden, "avg"),
         gnn.GroupPool(hidden),
         gnn.GlobalPool(FieldType(g, [trivial(g)] * 3), "mean"),
@@ -185,9 +189,14 @@ def test_cube_sphere_cnn_gives_rotation_invariant_logits(record_error):
     hidden = FieldType(g, "2 regular + 1 tangent + 1 trivial")
     pool = gnn.GaugePool(cube, hidden)
     net = nn.Sequential(
-        gnn.GaugeConv(cube, scalar, hidden, 3), gnn.ELU(hidden), pool,
-        gnn.GaugeConv(pool.out_atlas, hidden, hidden, 3), gnn.FieldBatchNorm(hidden), gnn.ELU(hidden),
-        gnn.GroupPool(hidden), gnn.GlobalPool(FieldType(g, [trivial(g)] * 4), "max"),
+        gnn.GaugeConv(cube, scalar, hidden, 3),
+        gnn.ELU(hidden),
+        pool,
+        gnn.GaugeConv(pool.out_atlas, hidden, hidden, 3),
+        gnn.FieldBatchNorm(hidden),
+        gnn.ELU(hidden),
+        gnn.GroupPool(hidden),
+        gnn.GlobalPool(FieldType(g, [trivial(g)] * 4), "max"),
         nn.Linear(4, 5),
     )
     net.train()
@@ -203,8 +212,9 @@ def test_cube_sphere_cnn_gives_rotation_invariant_logits(record_error):
     assert not torch.allclose(net(x)[0], net(x)[1])
 
 
-@pytest.mark.parametrize("make", [lambda: CubeSphere(4), lambda: CubeSphere(4, dihedral_group(4)),
-                                  lambda: KleinBottle(4, 6), lambda: Torus(3, 5)])
+@pytest.mark.parametrize(
+    "make", [lambda: CubeSphere(4), lambda: CubeSphere(4, dihedral_group(4)), lambda: KleinBottle(4, 6), lambda: Torus(3, 5)]
+)
 def test_isometries_are_exact_pixel_permutations(make):
     atlas = make()
     for iso in atlas.isometries():
@@ -248,8 +258,10 @@ def test_no_manifold_names_in_the_core():
         docstrings = {
             id(node.body[0].value)
             for node in ast.walk(tree)
-            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef)) and node.body
-            and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)
+            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef))
+            and node.body
+            and isinstance(node.body[0], ast.Expr)
+            and isinstance(node.body[0].value, ast.Constant)
         }
         for node in ast.walk(tree):
             text = None

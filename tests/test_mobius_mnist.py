@@ -31,9 +31,7 @@ REFERENCE_PARAMS = {
 }
 
 SHARED_DATA = Path(os.environ.get("GAUGECNN_TEST_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
-needs_mnist = pytest.mark.skipif(
-    not (SHARED_DATA / "MNIST" / "raw").is_dir(), reason=f"no MNIST .gz files under {SHARED_DATA}/MNIST/raw"
-)
+needs_mnist = pytest.mark.skipif(not (SHARED_DATA / "MNIST" / "raw").is_dir(), reason=f"no MNIST .gz files under {SHARED_DATA}/MNIST/raw")
 
 
 @pytest.fixture(scope="session")
@@ -90,8 +88,7 @@ def test_missing_data_root_is_a_clear_error(tmp_path):
 
 def test_cli_without_data_exits_with_what_to_do(tmp_path):
     with pytest.raises(SystemExit, match="MNIST/raw"):
-        main(["--quick", "--data-root", str(tmp_path / "nowhere"), "--cache-dir", str(tmp_path / "cache"),
-              "--out", str(tmp_path / "out")])
+        main(["--quick", "--data-root", str(tmp_path / "nowhere"), "--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "out")])
 
 
 def _records(out: Path) -> list[dict]:
@@ -101,8 +98,20 @@ def _records(out: Path) -> list[dict]:
 @needs_mnist
 def test_quick_preset_end_to_end(cache_dir, tmp_path, capsys):
     out = tmp_path / "out"
-    argv = ["--quick", "--model", "gauge_signflip,cnn_params", "--data-root", str(SHARED_DATA),
-            "--cache-dir", str(cache_dir), "--out", str(out), "--no-progress", "--threads", "2"]
+    argv = [
+        "--quick",
+        "--model",
+        "gauge_signflip,cnn_params",
+        "--data-root",
+        str(SHARED_DATA),
+        "--cache-dir",
+        str(cache_dir),
+        "--out",
+        str(out),
+        "--no-progress",
+        "--threads",
+        "2",
+    ]
     assert main(argv) == 0
     records = _records(out)
     assert {(r["model"], r["train_mode"]) for r in records} == {
@@ -129,8 +138,22 @@ def test_quick_preset_end_to_end(cache_dir, tmp_path, capsys):
 
 @needs_mnist
 def test_interrupted_run_resumes_to_the_same_result(cache_dir, tmp_path):
-    argv = ["--quick", "--epochs", "2", "--model", "gauge_mixed", "--train-mode", "shifted",
-            "--data-root", str(SHARED_DATA), "--cache-dir", str(cache_dir), "--no-progress", "--threads", "1"]
+    argv = [
+        "--quick",
+        "--epochs",
+        "2",
+        "--model",
+        "gauge_mixed",
+        "--train-mode",
+        "shifted",
+        "--data-root",
+        str(SHARED_DATA),
+        "--cache-dir",
+        str(cache_dir),
+        "--no-progress",
+        "--threads",
+        "1",
+    ]
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
     assert main(argv + ["--out", str(straight)]) == 0
 
@@ -203,8 +226,21 @@ def test_runs_go_seed_by_seed_and_skip_a_run_another_process_holds(cache_dir, tm
 
     out = tmp_path / "out"
     config = TrainConfig(epochs=1, train_size=128, test_size=20)
-    argv = ["--model", "gauge_scalar,cnn_params", "--train-mode", "shifted", "--runs", "2", *TINY,
-            "--data-root", str(SHARED_DATA), "--cache-dir", str(cache_dir), "--out", str(out)]
+    argv = [
+        "--model",
+        "gauge_scalar,cnn_params",
+        "--train-mode",
+        "shifted",
+        "--runs",
+        "2",
+        *TINY,
+        "--data-root",
+        str(SHARED_DATA),
+        "--cache-dir",
+        str(cache_dir),
+        "--out",
+        str(out),
+    ]
     with claim_run(out, run_name("cnn_params", "shifted", 0, config)):
         assert main(argv) == 0
     assert "skip cnn_params shifted seed 0: being trained by another process" in capsys.readouterr().out
@@ -217,8 +253,21 @@ def test_runs_go_seed_by_seed_and_skip_a_run_another_process_holds(cache_dir, tm
 @needs_mnist
 def test_jobs_train_every_run_once_in_parallel_processes(cache_dir, tmp_path, capsys):
     out = tmp_path / "out"
-    argv = ["--model", "gauge_scalar,gauge_signflip", "--runs", "2", "--jobs", "3", *TINY,
-            "--data-root", str(SHARED_DATA), "--cache-dir", str(cache_dir), "--out", str(out)]
+    argv = [
+        "--model",
+        "gauge_scalar,gauge_signflip",
+        "--runs",
+        "2",
+        "--jobs",
+        "3",
+        *TINY,
+        "--data-root",
+        str(SHARED_DATA),
+        "--cache-dir",
+        str(cache_dir),
+        "--out",
+        str(out),
+    ]
     assert main(argv) == 0
     runs = sorted((r["model"], r["train_mode"], r["seed"]) for r in _records(out))
     assert runs == sorted((m, mode, s) for m in ("gauge_scalar", "gauge_signflip") for mode in ("shifted", "centered") for s in (0, 1))
@@ -258,9 +307,19 @@ def test_table_command_reads_results_files_and_names_a_bad_line(tmp_path, capsys
     from benchmarks.mobius_mnist.models import PAPER
     from benchmarks.mobius_mnist.train import TrainConfig
 
-    record = {"model": "gauge_regular", "train_mode": "shifted", "seed": 0, **dataclasses.asdict(TrainConfig()),
-              "test_error_shifted": 1.2, "test_error_centered": 1.3, "params": 751914, "wall_time_s": 60.0,
-              "device": "cpu", "gaugecnn_version": "x", "torch_version": "y"}
+    record = {
+        "model": "gauge_regular",
+        "train_mode": "shifted",
+        "seed": 0,
+        **dataclasses.asdict(TrainConfig()),
+        "test_error_shifted": 1.2,
+        "test_error_centered": 1.3,
+        "params": 751914,
+        "wall_time_s": 60.0,
+        "device": "cpu",
+        "gaugecnn_version": "x",
+        "torch_version": "y",
+    }
     good = tmp_path / "a.jsonl"
     good.write_text("\n".join(json.dumps({**record, "seed": s, "test_error_shifted": e}) for s, e in ((0, 1.20), (1, 1.50))) + "\n")
     assert main(["--table", str(good)]) == 0

@@ -99,7 +99,10 @@ def test_topology_agrees_with_brute_force_and_survives_reorientation(atlas, data
     (gauge,) = _gauges(atlas, data.draw)
     turned = atlas.reoriented(gauge)
     assert (turned.is_orientable, turned.is_connected, turned.euler_characteristic) == (
-        atlas.is_orientable, atlas.is_connected, atlas.euler_characteristic)
+        atlas.is_orientable,
+        atlas.is_connected,
+        atlas.euler_characteristic,
+    )
     for gl, gl_turned in zip(atlas.gluings, turned.gluings):  # t' = g_b t g_a⁻¹
         g_a, g_b = gauge[gl.chart_a], gauge[gl.chart_b]
         assert turned.transition(gl_turned) == D4.mul(D4.mul(g_b, atlas.transition(gl)), D4.inv(g_a))

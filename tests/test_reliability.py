@@ -29,12 +29,23 @@ from gaugecnn.testing import assert_gauge_equivariant
 from manifolds import MobiusStrip, Torus
 
 SHARED_DATA = Path(os.environ.get("GAUGECNN_TEST_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
-needs_mnist = pytest.mark.skipif(
-    not (SHARED_DATA / "MNIST" / "raw").is_dir(), reason=f"no MNIST .gz files under {SHARED_DATA}/MNIST/raw"
-)
+needs_mnist = pytest.mark.skipif(not (SHARED_DATA / "MNIST" / "raw").is_dir(), reason=f"no MNIST .gz files under {SHARED_DATA}/MNIST/raw")
 
-TINY = ["--epochs", "2", "--train-size", "128", "--test-size", "20", "--no-progress", "--threads", "1",
-        "--model", "gauge_scalar", "--train-mode", "shifted"]
+TINY = [
+    "--epochs",
+    "2",
+    "--train-size",
+    "128",
+    "--test-size",
+    "20",
+    "--no-progress",
+    "--threads",
+    "1",
+    "--model",
+    "gauge_scalar",
+    "--train-mode",
+    "shifted",
+]
 
 
 # -- 1. norms of zero vectors -------------------------------------------------------------------------------------
@@ -49,8 +60,13 @@ NORM_FIELDS = [
 @pytest.mark.parametrize("atlas, spec", NORM_FIELDS)
 def test_every_norm_based_layer_has_finite_gradients_at_zero_fields(atlas, spec):
     field_type = FieldType(atlas.group, spec)
-    layers = [ELU(field_type), GroupPool(field_type), FieldBatchNorm(field_type), GaugePool(atlas, field_type),
-              GaugePool(atlas.with_chart_shape((5, 5)), field_type)]
+    layers = [
+        ELU(field_type),
+        GroupPool(field_type),
+        FieldBatchNorm(field_type),
+        GaugePool(atlas, field_type),
+        GaugePool(atlas.with_chart_shape((5, 5)), field_type),
+    ]
     for layer in layers:
         layer = layer.double()
         shape = layer.atlas.shape if hasattr(layer, "atlas") else atlas.shape
@@ -75,10 +91,16 @@ def test_norm_nonlinearity_of_a_zero_vector_is_zero_with_zero_gradient():
 
 def _four_chart_torus(size: int) -> Atlas:
     """A torus as a 2 x 2 block of square charts a b / c d, all glued straight."""
-    gluings = [("a", "right", "b", "left", False), ("b", "right", "a", "left", False),
-               ("c", "right", "d", "left", False), ("d", "right", "c", "left", False),
-               ("a", "bottom", "c", "top", False), ("c", "bottom", "a", "top", False),
-               ("b", "bottom", "d", "top", False), ("d", "bottom", "b", "top", False)]
+    gluings = [
+        ("a", "right", "b", "left", False),
+        ("b", "right", "a", "left", False),
+        ("c", "right", "d", "left", False),
+        ("d", "right", "c", "left", False),
+        ("a", "bottom", "c", "top", False),
+        ("c", "bottom", "a", "top", False),
+        ("b", "bottom", "d", "top", False),
+        ("d", "bottom", "b", "top", False),
+    ]
     return Atlas(trivial_group(), (size, size), ["a", "b", "c", "d"], gluings)
 
 
@@ -140,8 +162,14 @@ def test_conv_with_an_empty_kernel_space_follows_dtype_changes():
 def test_every_layer_accepts_an_empty_batch(atlas):
     field_type = FieldType(atlas.group, "1 trivial + 1 sign + 1 regular + 1 tangent")
     scalars = FieldType(atlas.group, "3 trivial")
-    layers = [GaugeConv(atlas, field_type, field_type, 3), TransportPad(atlas, field_type, 2), GaugePool(atlas, field_type),
-              ELU(field_type), FieldBatchNorm(field_type), GroupPool(field_type)]
+    layers = [
+        GaugeConv(atlas, field_type, field_type, 3),
+        TransportPad(atlas, field_type, 2),
+        GaugePool(atlas, field_type),
+        ELU(field_type),
+        FieldBatchNorm(field_type),
+        GroupPool(field_type),
+    ]
     for layer in layers:
         x = torch.zeros(0, field_type.size, *atlas.shape, requires_grad=True)
         y = layer(x)
@@ -271,8 +299,16 @@ print(data["train"].shifted.sum().item(), data["test"].labels.sum().item())
 @needs_mnist
 def test_processes_started_at_once_on_an_empty_cache_all_get_the_data(tmp_path):
     repo = Path(__file__).resolve().parents[1]
-    procs = [subprocess.Popen([sys.executable, "-c", LOAD, str(tmp_path / "cache"), str(SHARED_DATA)], cwd=repo,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", LOAD, str(tmp_path / "cache"), str(SHARED_DATA)],
+            cwd=repo,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
     outputs = [p.communicate(timeout=300) for p in procs]
     assert all(p.returncode == 0 for p in procs), [err for _, err in outputs]
     assert len({out for out, _ in outputs}) == 1
@@ -292,8 +328,9 @@ def test_a_second_process_waits_for_the_one_preparing_the_cache(tmp_path):
 
     cache, repo = tmp_path / "cache", Path(__file__).resolve().parents[1]
     with file_lock(cache / ".lock"):  # this test plays the process that is preparing the data
-        proc = subprocess.Popen([sys.executable, "-c", WAIT, str(cache), str(SHARED_DATA)], cwd=repo,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", WAIT, str(cache), str(SHARED_DATA)], cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         first = proc.stdout.readline()
         assert "waiting for another process preparing the data" in first
         assert not (cache / "MNIST").exists()  # it touched nothing while it waited
@@ -331,8 +368,7 @@ def test_a_corrupt_mnist_file_is_named_and_a_bad_cached_copy_replaced(tmp_path):
 def test_an_empty_mnist_folder_lists_the_missing_files(tmp_path):
     (tmp_path / "root" / "MNIST" / "raw").mkdir(parents=True)
     with pytest.raises(SystemExit, match="lacks train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k"):
-        main(["--quick", "--data-root", str(tmp_path / "root"), "--cache-dir", str(tmp_path / "cache"),
-              "--out", str(tmp_path / "out")])
+        main(["--quick", "--data-root", str(tmp_path / "root"), "--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "out")])
 
 
 @needs_mnist

@@ -67,8 +67,8 @@ def test_performance_tables_in_the_docs_are_generated_from_the_committed_data():
     for name, content in blocks.items():
         assert found[name] == content, (
             f"docs/performance.md: block {name} is not what the data gives; regenerate: "
-            "python -m benchmarks.speed --table " + " ".join(f"benchmarks/results/{p.name}" for p in speed.COMMITTED)
-            + " --update-docs")
+            "python -m benchmarks.speed --table " + " ".join(f"benchmarks/results/{p.name}" for p in speed.COMMITTED) + " --update-docs"
+        )
 
 
 def test_peers_quick_run_times_gaugecnn_and_every_installed_peer(tmp_path, capsys):

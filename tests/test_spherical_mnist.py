@@ -19,9 +19,7 @@ from gaugecnn.testing import assert_isometry_equivariant
 from manifolds import CubeSphere, IcoSphere
 
 SHARED_DATA = Path(os.environ.get("GAUGECNN_TEST_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
-needs_mnist = pytest.mark.skipif(
-    not (SHARED_DATA / "MNIST" / "raw").is_dir(), reason=f"no MNIST .gz files under {SHARED_DATA}/MNIST/raw"
-)
+needs_mnist = pytest.mark.skipif(not (SHARED_DATA / "MNIST" / "raw").is_dir(), reason=f"no MNIST .gz files under {SHARED_DATA}/MNIST/raw")
 
 
 def digits(n: int = 8) -> np.ndarray:
@@ -120,8 +118,20 @@ def test_the_conventional_cnn_is_not_invariant():
 @needs_mnist
 def test_quick_preset_end_to_end(tmp_path, capsys):
     out = tmp_path / "out"
-    argv = ["--quick", "--model", "cube_gauge_c4,cube_cnn_params", "--data-root", str(SHARED_DATA),
-            "--cache-dir", str(tmp_path / "cache"), "--out", str(out), "--no-progress", "--threads", "1"]
+    argv = [
+        "--quick",
+        "--model",
+        "cube_gauge_c4,cube_cnn_params",
+        "--data-root",
+        str(SHARED_DATA),
+        "--cache-dir",
+        str(tmp_path / "cache"),
+        "--out",
+        str(out),
+        "--no-progress",
+        "--threads",
+        "1",
+    ]
     assert main(argv) == 0
     records = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
     assert {(r["model"], r["train_mode"]) for r in records} == {(m, t) for m in ("cube_gauge_c4", "cube_cnn_params") for t in "NR"}
@@ -139,9 +149,24 @@ def test_quick_preset_end_to_end(tmp_path, capsys):
 @needs_mnist
 def test_published_rotation_chunks_are_a_protocol_of_their_own(tmp_path):
     out = tmp_path / "out"
-    argv = ["--quick", "--model", "cube_cnn_params", "--train-mode", "R", "--rotation-chunk", "500",
-            "--data-root", str(SHARED_DATA), "--cache-dir", str(tmp_path / "cache"), "--out", str(out),
-            "--no-progress", "--threads", "1"]
+    argv = [
+        "--quick",
+        "--model",
+        "cube_cnn_params",
+        "--train-mode",
+        "R",
+        "--rotation-chunk",
+        "500",
+        "--data-root",
+        str(SHARED_DATA),
+        "--cache-dir",
+        str(tmp_path / "cache"),
+        "--out",
+        str(out),
+        "--no-progress",
+        "--threads",
+        "1",
+    ]
     assert main(argv) == 0
     (record,) = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
     assert record["rotation_chunk"] == 500

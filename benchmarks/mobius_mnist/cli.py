@@ -29,25 +29,36 @@ def _parser() -> argparse.ArgumentParser:
         "from their last epoch checkpoint.",
         formatter_class=HelpFormatter,
     )
-    p.add_argument("--model", default="all",
-                   help=f"model name, comma-separated names, or 'all' ({', '.join(MODELS)}); ablations, not in "
-                   f"'all': {', '.join(ABLATIONS)}")
-    p.add_argument("--train-mode", default="both", choices=("shifted", "centered", "both"),
-                   help="train on shifted or centered digits (or both, one after the other)")
+    p.add_argument(
+        "--model",
+        default="all",
+        help=f"model name, comma-separated names, or 'all' ({', '.join(MODELS)}); ablations, not in 'all': {', '.join(ABLATIONS)}",
+    )
+    p.add_argument(
+        "--train-mode",
+        default="both",
+        choices=("shifted", "centered", "both"),
+        help="train on shifted or centered digits (or both, one after the other)",
+    )
     p.add_argument("--epochs", type=int, default=None, help=f"training epochs (default {d.epochs})")
-    p.add_argument("--train-size", type=int, default=None,
-                   help=f"training digits, the first N of MNIST train, up to 60000 (default {d.train_size})")
-    p.add_argument("--test-size", type=int, default=None,
-                   help=f"test digits, the first N of MNIST test, up to 10000 (default {d.test_size})")
+    p.add_argument(
+        "--train-size", type=int, default=None, help=f"training digits, the first N of MNIST train, up to 60000 (default {d.train_size})"
+    )
+    p.add_argument(
+        "--test-size", type=int, default=None, help=f"test digits, the first N of MNIST test, up to 10000 (default {d.test_size})"
+    )
     p.add_argument("--batch-size", type=int, default=d.batch_size, help="training batch size")
     p.add_argument("--lr", type=float, default=d.lr, help="Adam learning rate")
     p.add_argument("--weight-decay", type=float, default=d.weight_decay, help="Adam weight decay")
     p.add_argument("--lr-step", type=int, default=d.lr_step, help="epochs between learning-rate decays")
     p.add_argument("--lr-gamma", type=float, default=d.lr_gamma, help="learning-rate decay factor")
     p.add_argument("--data-seed", type=int, default=d.data_seed, help="seed of the digits' random shifts")
-    p.add_argument("--quick", action="store_true",
-                   help=f"CPU smoke-test preset: {QUICK['train_size']} train / {QUICK['test_size']} test digits, "
-                   f"{QUICK['epochs']} epoch (for --epochs, --train-size, --test-size not given explicitly)")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"CPU smoke-test preset: {QUICK['train_size']} train / {QUICK['test_size']} test digits, "
+        f"{QUICK['epochs']} epoch (for --epochs, --train-size, --test-size not given explicitly)",
+    )
     add_run_options(p, f"where MNIST and the generated Möbius MNIST arrays live (default $GAUGECNN_CACHE or {default_cache_dir()})")
     return p
 
@@ -59,15 +70,23 @@ def _models(spec: str) -> list[str]:
     unknown = [m for m in names if m not in MODELS and m not in ABLATIONS]
     if unknown:
         raise SystemExit(
-            f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(MODELS)}, 'all', "
-            f"or the ablations {', '.join(ABLATIONS)}"
+            f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(MODELS)}, 'all', or the ablations {', '.join(ABLATIONS)}"
         )
     return names
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    return TrainConfig(args.epochs, args.train_size, args.test_size, args.batch_size, args.lr,
-                       args.weight_decay, args.lr_step, args.lr_gamma, args.data_seed)
+    return TrainConfig(
+        args.epochs,
+        args.train_size,
+        args.test_size,
+        args.batch_size,
+        args.lr,
+        args.weight_decay,
+        args.lr_step,
+        args.lr_gamma,
+        args.data_seed,
+    )
 
 
 def _print_table(args: argparse.Namespace, config: TrainConfig) -> int:
@@ -114,13 +133,14 @@ def main(argv: list[str] | None = None, on_epoch_end=None) -> int:
     runs = [(m, mode, seed) for seed in seeds for m in models for mode in modes]  # seed by seed
 
     def train(model: str, mode: str, seed: int) -> dict:
-        return run_one(model, mode, seed, config, data, args.out, device,
-                       progress=not args.no_progress, on_epoch_end=on_epoch_end, ddp=ddp)
+        return run_one(model, mode, seed, config, data, args.out, device, progress=not args.no_progress, on_epoch_end=on_epoch_end, ddp=ddp)
 
     def summary(r: dict) -> str:
-        return (f"{r['model']} trained {r['train_mode']}, seed {r['seed']}: test error shifted "
-                f"{r['test_error_shifted']:.2f}%, centered {r['test_error_centered']:.2f}% "
-                f"({r['wall_time_s']:.0f} s on {r['device']})")
+        return (
+            f"{r['model']} trained {r['train_mode']}, seed {r['seed']}: test error shifted "
+            f"{r['test_error_shifted']:.2f}%, centered {r['test_error_centered']:.2f}% "
+            f"({r['wall_time_s']:.0f} s on {r['device']})"
+        )
 
     status = train_runs("benchmarks.mobius_mnist", argv, args, config, runs[shard::shards], device, ddp, rank, train, summary)
     if status is not None:
@@ -131,8 +151,10 @@ def main(argv: list[str] | None = None, on_epoch_end=None) -> int:
     records = report.protocol_records(finished_runs(args.out) + report.load_records(args.merge), config)
     records = [r for r in records if r["seed"] in seeds and r["train_mode"] in modes]
     table = report.results_table(records, models)
-    header = (f"Möbius MNIST test error (%) on shifted test digits; {config.epochs} epochs, "
-              f"{config.train_size} train / {config.test_size} test digits")
+    header = (
+        f"Möbius MNIST test error (%) on shifted test digits; {config.epochs} epochs, "
+        f"{config.train_size} train / {config.test_size} test digits"
+    )
     atomic_write_text(args.out / "table.md", f"{header}\n\n{table}\n")
     print(f"\n{header}\n\n{table}")
     try:

@@ -78,9 +78,11 @@ def load_mobius_mnist(
     """
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     arrays = cached_arrays(
-        cache, f"mobius_mnist_train{train_size}_seed{seed}",
+        cache,
+        f"mobius_mnist_train{train_size}_seed{seed}",
         lambda: _generate(cache, Path(data_root) if data_root else None, train_size, seed),
-        f"Möbius MNIST ({train_size} train digits, shift seed {seed})", log,
+        f"Möbius MNIST ({train_size} train digits, shift seed {seed})",
+        log,
     )
     out = {}
     for split in ("train", "test"):

@@ -80,8 +80,14 @@ class _EpsilonSignELU(gnn.ELU):
 
 def _classifier(classes: int) -> nn.Sequential:
     return nn.Sequential(
-        nn.BatchNorm1d(64), nn.ELU(), nn.Dropout(0.3), nn.Linear(64, 32),
-        nn.BatchNorm1d(32), nn.ELU(), nn.Dropout(0.3), nn.Linear(32, classes),
+        nn.BatchNorm1d(64),
+        nn.ELU(),
+        nn.Dropout(0.3),
+        nn.Linear(64, 32),
+        nn.BatchNorm1d(32),
+        nn.ELU(),
+        nn.Dropout(0.3),
+        nn.Linear(32, classes),
     )
 
 
@@ -90,8 +96,7 @@ def _field_type(atlas: Atlas, counts: tuple[int, int, int]) -> FieldType:
     return FieldType(g, [trivial(g)] * counts[0] + [sign(g)] * counts[1] + [regular(g)] * counts[2])
 
 
-def _gauge_model(atlas: Atlas, base: tuple[int, int, int], kernel_size: int, classes: int,
-                 conv: str = "complete") -> nn.Sequential:
+def _gauge_model(atlas: Atlas, base: tuple[int, int, int], kernel_size: int, classes: int, conv: str = "complete") -> nn.Sequential:
     """``conv``: ``"complete"`` kernels, ``"bandlimited"`` ones, or ``"separable"`` regular -> regular layers."""
     types = [_field_type(atlas, (1, 0, 0))] + [_field_type(atlas, tuple(f * b for b in base)) for f in _CHANNEL_FACTORS]
     basis = "bandlimited" if conv == "bandlimited" else "lattice"

@@ -69,8 +69,7 @@ def _delta(values: list[float], paper: tuple[float, float]) -> str:
 def results_table(records: Sequence[dict], models: Sequence[str] = MODELS) -> str:
     """Markdown: per model and train mode, ours (mean ± std, seeds) beside the paper, and Δ in paper std."""
     lines = [
-        "| model | params (paper's) | trained shifted: ours | seeds | paper | Δ | "
-        "trained centered: ours | seeds | paper | Δ |",
+        "| model | params (paper's) | trained shifted: ours | seeds | paper | Δ | trained centered: ours | seeds | paper | Δ |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for m in models:
@@ -114,12 +113,13 @@ def ablation_table(records: Sequence[dict]) -> str:
     for ablation, (base, _) in ABLATIONS.items():
         params = f"{_parameters(ablation)} ({_parameters(base)})"
         for mode, (mean, std) in zip(MODES, PAPER[base][1:]):
-            by_seed = {name: {r["seed"]: r["test_error_shifted"] for r in records if r["model"] == name and r["train_mode"] == mode}
-                       for name in (base, ablation)}
+            by_seed = {
+                name: {r["seed"]: r["test_error_shifted"] for r in records if r["model"] == name and r["train_mode"] == mode}
+                for name in (base, ablation)
+            }
             seeds = sorted(set(by_seed[base]) & set(by_seed[ablation]))
             pair = [mean_std([by_seed[name][s] for s in seeds]) for name in (base, ablation)]
-            lines.append(f"| {ablation} vs {base} | {params} | {mode} | {len(seeds)} | {pair[0]} | {pair[1]} | "
-                         f"{mean:.2f} ± {std:.2f} |")
+            lines.append(f"| {ablation} vs {base} | {params} | {mode} | {len(seeds)} | {pair[0]} | {pair[1]} | {mean:.2f} ± {std:.2f} |")
     return "\n".join(lines)
 
 

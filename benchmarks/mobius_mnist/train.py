@@ -30,8 +30,17 @@ from .._training import (
 from .data import MobiusMNIST
 from .models import build_model, count_parameters
 
-__all__ = ["TrainConfig", "run_one", "train_epoch", "data_parallel", "finished_runs", "claim_run", "run_name",
-           "CheckpointError", "RESULTS_FILE"]
+__all__ = [
+    "TrainConfig",
+    "run_one",
+    "train_epoch",
+    "data_parallel",
+    "finished_runs",
+    "claim_run",
+    "run_name",
+    "CheckpointError",
+    "RESULTS_FILE",
+]
 
 
 @dataclass(frozen=True)
@@ -75,8 +84,19 @@ def run_one(
     model = build_model(model_name, MobiusStrip(28, 28)).to(device)
     train = data["train"]
     images = (train.shifted if train_mode == "shifted" else train.centered)[: config.train_size]
-    elapsed = fit(model, images, train.labels[: config.train_size], config, ckpt, device,
-                  {"model": model_name, "train_mode": train_mode}, seed, progress, on_epoch_end, ddp)
+    elapsed = fit(
+        model,
+        images,
+        train.labels[: config.train_size],
+        config,
+        ckpt,
+        device,
+        {"model": model_name, "train_mode": train_mode},
+        seed,
+        progress,
+        on_epoch_end,
+        ddp,
+    )
     world = torch.distributed.get_world_size() if ddp else 1
     if ddp and torch.distributed.get_rank() != 0:
         torch.distributed.barrier()  # rank 0 evaluates and records

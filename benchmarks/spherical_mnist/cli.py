@@ -32,31 +32,44 @@ def _parser() -> argparse.ArgumentParser:
         "Finished runs are skipped, interrupted ones resume from their last epoch checkpoint.",
         formatter_class=HelpFormatter,
     )
-    p.add_argument("--model", default="cube_gauge_c4,cube_cnn_channels",
-                   help=f"model name, comma-separated names, or 'all' ({', '.join(MODELS)})")
-    p.add_argument("--train-mode", default="both", choices=("N", "R", "both"),
-                   help="train on unrotated (N) or rotated (R) digits, or both, one after the other; every run is "
-                   "tested on unrotated, rotated and symmetry-moved digits")
-    p.add_argument("--rotation-chunk", type=int, default=d.rotation_chunk,
-                   help="digits sharing one random rotation: 1 (a rotation per digit, the stronger test) or 500 "
-                   "(the standard generator's default, so the published rotated test sets hold 20 rotations)")
+    p.add_argument(
+        "--model", default="cube_gauge_c4,cube_cnn_channels", help=f"model name, comma-separated names, or 'all' ({', '.join(MODELS)})"
+    )
+    p.add_argument(
+        "--train-mode",
+        default="both",
+        choices=("N", "R", "both"),
+        help="train on unrotated (N) or rotated (R) digits, or both, one after the other; every run is "
+        "tested on unrotated, rotated and symmetry-moved digits",
+    )
+    p.add_argument(
+        "--rotation-chunk",
+        type=int,
+        default=d.rotation_chunk,
+        help="digits sharing one random rotation: 1 (a rotation per digit, the stronger test) or 500 "
+        "(the standard generator's default, so the published rotated test sets hold 20 rotations)",
+    )
     p.add_argument("--epochs", type=int, default=None, help=f"training epochs (default {d.epochs})")
-    p.add_argument("--train-size", type=int, default=None,
-                   help=f"training digits, the first N of MNIST train, up to 60000 (default {d.train_size})")
-    p.add_argument("--test-size", type=int, default=None,
-                   help=f"test digits, the first N of MNIST test, up to 10000 (default {d.test_size})")
+    p.add_argument(
+        "--train-size", type=int, default=None, help=f"training digits, the first N of MNIST train, up to 60000 (default {d.train_size})"
+    )
+    p.add_argument(
+        "--test-size", type=int, default=None, help=f"test digits, the first N of MNIST test, up to 10000 (default {d.test_size})"
+    )
     p.add_argument("--batch-size", type=int, default=d.batch_size, help="training batch size")
     p.add_argument("--lr", type=float, default=d.lr, help="Adam learning rate")
     p.add_argument("--weight-decay", type=float, default=d.weight_decay, help="Adam weight decay")
     p.add_argument("--lr-step", type=int, default=d.lr_step, help="epochs between learning-rate decays")
     p.add_argument("--lr-gamma", type=float, default=d.lr_gamma, help="learning-rate decay factor")
     p.add_argument("--data-seed", type=int, default=d.data_seed, help="seed of the random rotations")
-    p.add_argument("--quick", action="store_true",
-                   help=f"CPU smoke-test preset: {QUICK['train_size']} train / {QUICK['test_size']} test digits, "
-                   f"{QUICK['epochs']} epoch, small grids (cube 6 x 8 x 8, icosphere r = 3); for --epochs, "
-                   "--train-size, --test-size not given explicitly")
-    add_run_options(p, f"where MNIST and the generated spherical MNIST arrays live (default $GAUGECNN_CACHE or "
-                    f"{default_cache_dir()})")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"CPU smoke-test preset: {QUICK['train_size']} train / {QUICK['test_size']} test digits, "
+        f"{QUICK['epochs']} epoch, small grids (cube 6 x 8 x 8, icosphere r = 3); for --epochs, "
+        "--train-size, --test-size not given explicitly",
+    )
+    add_run_options(p, f"where MNIST and the generated spherical MNIST arrays live (default $GAUGECNN_CACHE or {default_cache_dir()})")
     return p
 
 
@@ -71,8 +84,19 @@ def _models(spec: str) -> list[str]:
 
 
 def config_from_args(args: argparse.Namespace) -> SphericalConfig:
-    return SphericalConfig(args.epochs, args.train_size, args.test_size, args.batch_size, args.lr, args.weight_decay,
-                           args.lr_step, args.lr_gamma, args.data_seed, args.rotation_chunk, args.quick)
+    return SphericalConfig(
+        args.epochs,
+        args.train_size,
+        args.test_size,
+        args.batch_size,
+        args.lr,
+        args.weight_decay,
+        args.lr_step,
+        args.lr_gamma,
+        args.data_seed,
+        args.rotation_chunk,
+        args.quick,
+    )
 
 
 def _data_key(model: str, quick: bool) -> str:
@@ -86,8 +110,7 @@ def _print_table(args: argparse.Namespace, config: SphericalConfig) -> int:
         records = protocol_records(load_records(args.table), config)
     except (FileNotFoundError, ValueError) as error:
         raise SystemExit(f"error: {error}") from None
-    print(f"{len(records)} finished runs of this protocol in {', '.join(map(str, args.table))} "
-          f"({report.protocol_of(records)})\n")
+    print(f"{len(records)} finished runs of this protocol in {', '.join(map(str, args.table))} ({report.protocol_of(records)})\n")
     print(report.results_table(records))
     print(f"\nPublished:\n\n{report.published_table()}")
     if args.update_docs:
@@ -122,24 +145,36 @@ def main(argv: list[str] | None = None, on_epoch_end=None) -> int:
         for model in models:
             key = _data_key(model, args.quick)
             if key not in data:
-                data[key] = load_spherical_mnist(data_atlas(model, args.quick), key, args.cache_dir, args.data_root,
-                                                 args.train_size, args.data_seed, args.rotation_chunk)
+                data[key] = load_spherical_mnist(
+                    data_atlas(model, args.quick), key, args.cache_dir, args.data_root, args.train_size, args.data_seed, args.rotation_chunk
+                )
     except (FileNotFoundError, RuntimeError) as error:  # no data and no network: say what to do, no traceback
         raise SystemExit(f"error: {error}") from None
     seeds = range(args.seed, args.seed + args.runs)
     runs = [(m, mode, seed) for seed in seeds for m in models for mode in modes]  # seed by seed
 
     def train(model: str, mode: str, seed: int) -> dict:
-        return run_one(model, mode, seed, config, data[_data_key(model, args.quick)], args.out, device,
-                       progress=not args.no_progress, on_epoch_end=on_epoch_end, ddp=ddp)
+        return run_one(
+            model,
+            mode,
+            seed,
+            config,
+            data[_data_key(model, args.quick)],
+            args.out,
+            device,
+            progress=not args.no_progress,
+            on_epoch_end=on_epoch_end,
+            ddp=ddp,
+        )
 
     def summary(r: dict) -> str:
         accuracy = ", ".join(f"{name} {100 - r[f'test_error_{name}']:.2f}%" for name in ("N", "R", "G"))
-        return (f"{r['model']} trained {r['train_mode']}, seed {r['seed']}: accuracy on test digits {accuracy} "
-                f"({r['wall_time_s']:.0f} s on {r['device']})")
+        return (
+            f"{r['model']} trained {r['train_mode']}, seed {r['seed']}: accuracy on test digits {accuracy} "
+            f"({r['wall_time_s']:.0f} s on {r['device']})"
+        )
 
-    status = train_runs("benchmarks.spherical_mnist", argv, args, config, runs[shard::shards], device, ddp, rank,
-                        train, summary)
+    status = train_runs("benchmarks.spherical_mnist", argv, args, config, runs[shard::shards], device, ddp, rank, train, summary)
     if status is not None:
         return status
     if rank != 0 or args.worker:
@@ -147,8 +182,10 @@ def main(argv: list[str] | None = None, on_epoch_end=None) -> int:
 
     records = protocol_records(finished_runs(args.out) + load_records(args.merge), config)
     records = [r for r in records if r["seed"] in seeds and r["train_mode"] in modes]
-    header = (f"Spherical MNIST accuracy (%); {config.epochs} epochs, {config.train_size} train / {config.test_size} "
-              f"test digits, {report.protocol_of(records)}")
+    header = (
+        f"Spherical MNIST accuracy (%); {config.epochs} epochs, {config.train_size} train / {config.test_size} "
+        f"test digits, {report.protocol_of(records)}"
+    )
     table = report.results_table(records, models)
     atomic_write_text(args.out / "table.md", f"{header}\n\n{table}\n")
     print(f"\n{header}\n\n{table}\n\nPublished:\n\n{report.published_table()}")

@@ -35,8 +35,7 @@ from gaugecnn import Atlas, FieldType, trivial
 from .._cache import cached_arrays
 from .._mnist import default_cache_dir, load_mnist
 
-__all__ = ["SphericalMNIST", "sample_digits", "project_digits", "uniform_rotations", "load_spherical_mnist",
-           "default_cache_dir"]
+__all__ = ["SphericalMNIST", "sample_digits", "project_digits", "uniform_rotations", "load_spherical_mnist", "default_cache_dir"]
 
 _ABOVE_NORTH_POLE = 2.0 + 1e-3  # the projection centre, in the frame where the sphere's centre is (0, 0, 1)
 _HALF_WIDTH = 1.5  # the digit covers [-1.5, 1.5]² of the plane
@@ -89,8 +88,7 @@ def _sample(images: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarra
     return out
 
 
-def sample_digits(images: np.ndarray, points: np.ndarray, rotations: np.ndarray | None = None,
-                  batch: int = 1000) -> np.ndarray:
+def sample_digits(images: np.ndarray, points: np.ndarray, rotations: np.ndarray | None = None, batch: int = 1000) -> np.ndarray:
     """The digits ``(N, 28, 28)`` read at the projections of ``points`` ``(..., 3)``: float ``(N, P)``, not rescaled.
 
     With ``rotations`` ``(N, 3, 3)`` digit ``i`` is read on the sphere turned by ``rotations[i]``
@@ -110,8 +108,7 @@ def sample_digits(images: np.ndarray, points: np.ndarray, rotations: np.ndarray 
     return out
 
 
-def project_digits(images: np.ndarray, points: np.ndarray, rotations: np.ndarray | None = None,
-                   batch: int = 1000) -> np.ndarray:
+def project_digits(images: np.ndarray, points: np.ndarray, rotations: np.ndarray | None = None, batch: int = 1000) -> np.ndarray:
     """Project digits ``(N, 28, 28)`` onto the sphere at ``points`` ``(..., 3)``: uint8 ``(N, *points.shape[:-1])``,
     each digit rescaled to ``[0, 255]`` (``sample_digits``, then the rescaling)."""
     sampled = sample_digits(images, points, rotations, batch)
@@ -167,10 +164,12 @@ def load_spherical_mnist(
     """
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     arrays = cached_arrays(
-        cache, f"spherical_mnist_{name}_train{train_size}_seed{seed}_chunk{rotation_chunk}",
+        cache,
+        f"spherical_mnist_{name}_train{train_size}_seed{seed}_chunk{rotation_chunk}",
         lambda: _generate(atlas, cache, Path(data_root) if data_root else None, train_size, seed, rotation_chunk),
         f"spherical MNIST on {name} ({train_size} train digits, rotation seed {seed}, one rotation per "
-        f"{rotation_chunk} digit{'s' if rotation_chunk > 1 else ''})", log,
+        f"{rotation_chunk} digit{'s' if rotation_chunk > 1 else ''})",
+        log,
     )
     out = {}
     for split, sets in (("train", ("N", "R")), ("test", ("N", "R", "G"))):

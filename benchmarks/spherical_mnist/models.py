@@ -73,9 +73,14 @@ def data_atlas(name: str, quick: bool = False) -> Atlas:
 
 def _classifier(classes: int) -> nn.Sequential:
     return nn.Sequential(
-        nn.BatchNorm1d(64), nn.Linear(64, 64), nn.ReLU(),
-        nn.BatchNorm1d(64), nn.Linear(64, 32), nn.ReLU(),
-        nn.BatchNorm1d(32), nn.Linear(32, classes),
+        nn.BatchNorm1d(64),
+        nn.Linear(64, 64),
+        nn.ReLU(),
+        nn.BatchNorm1d(64),
+        nn.Linear(64, 32),
+        nn.ReLU(),
+        nn.BatchNorm1d(32),
+        nn.Linear(32, classes),
     )
 
 
@@ -103,8 +108,11 @@ def _conventional_model(atlas: Atlas, width: float, classes: int) -> nn.Sequenti
             pool = gnn.GaugePool(atlas, FieldType(atlas.group, [trivial(atlas.group)] * channels[i]))
             layers.append(pool)
             atlas = pool.out_atlas
-        layers += [gnn.ConventionalConv(atlas, channels[i], channels[i + 1], 3), nn.BatchNorm2d(channels[i + 1])
-                   if atlas.num_charts == 1 else _ChartBatchNorm(channels[i + 1]), nn.ReLU()]
+        layers += [
+            gnn.ConventionalConv(atlas, channels[i], channels[i + 1], 3),
+            nn.BatchNorm2d(channels[i + 1]) if atlas.num_charts == 1 else _ChartBatchNorm(channels[i + 1]),
+            nn.ReLU(),
+        ]
     scalars = FieldType(atlas.group, [trivial(atlas.group)] * channels[-1])
     layers += [gnn.GlobalPool(scalars, "max"), _classifier(classes)]
     return nn.Sequential(*layers)

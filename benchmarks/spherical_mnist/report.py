@@ -21,8 +21,17 @@ from .._report import chart_source, load_records, mean_std, protocol_records, pr
 from .models import MODELS, PUBLISHED, build_atlas
 from .train import SphericalConfig
 
-__all__ = ["RESULTS_DATA", "COLUMNS", "cells", "results_table", "published_table", "summary_table",
-           "generated_blocks", "update_docs", "protocol_of"]
+__all__ = [
+    "RESULTS_DATA",
+    "COLUMNS",
+    "cells",
+    "results_table",
+    "published_table",
+    "summary_table",
+    "generated_blocks",
+    "update_docs",
+    "protocol_of",
+]
 
 REPO = Path(__file__).resolve().parents[2]
 RESULTS_DATA = REPO / "benchmarks" / "results" / "spherical_mnist.jsonl"
@@ -83,8 +92,11 @@ def summary_table(records: Sequence[dict]) -> str:
         values = cells(records, m)
         if not any(values.values()):
             continue
-        lines.append(f"| {m} | " + " | ".join(f"{mean_std(values[c])} ({len(values[c])})" if values[c] else "–"
-                                               for c in ("N/N", "N/R", "R/R")) + " |")
+        lines.append(
+            f"| {m} | "
+            + " | ".join(f"{mean_std(values[c])} ({len(values[c])})" if values[c] else "–" for c in ("N/N", "N/R", "R/R"))
+            + " |"
+        )
     if len(lines) == 2:
         lines.append("| (no runs yet) | – | – | – |")
     return "\n".join(lines)
@@ -94,8 +106,7 @@ def generated_blocks(records: Sequence[dict]) -> dict[str, str]:
     return {
         "spherical-results": results_table(records),
         "spherical-published": published_table(),
-        "spherical-provenance": (f"- Rotation protocol: {protocol_of(records)}.\n" + provenance(records)) if records
-        else "- No runs yet.",
+        "spherical-provenance": (f"- Rotation protocol: {protocol_of(records)}.\n" + provenance(records)) if records else "- No runs yet.",
         "spherical-summary": summary_table(records),
     }
 
@@ -131,8 +142,14 @@ def plot_accuracies(records: Sequence[dict], path: Path, source: str | None = No
         for k, column in enumerate(COLUMNS):
             if column in errors:
                 e = errors[column]
-                ax.bar(i + (k - 1.5) * width, sum(e) / len(e), width, color=colours[column],
-                       hatch="" if name in MODELS else "//", alpha=1.0 if name in MODELS else 0.45)
+                ax.bar(
+                    i + (k - 1.5) * width,
+                    sum(e) / len(e),
+                    width,
+                    color=colours[column],
+                    hatch="" if name in MODELS else "//",
+                    alpha=1.0 if name in MODELS else 0.45,
+                )
     from matplotlib.patches import Patch
 
     ax.legend(handles=[Patch(color=c, label=f"{col} (train/test)") for col, c in colours.items()], fontsize=8, ncols=4)

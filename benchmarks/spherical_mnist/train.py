@@ -67,8 +67,19 @@ def run_one(
     model = build_model(model_name, build_atlas(model_name, config.quick_grids)).to(device)
     train = data["train"]
     images = train.sets[train_mode][: config.train_size]
-    elapsed = fit(model, images, train.labels[: config.train_size], config, ckpt, device,
-                  {"model": model_name, "train_mode": train_mode}, seed, progress, on_epoch_end, ddp)
+    elapsed = fit(
+        model,
+        images,
+        train.labels[: config.train_size],
+        config,
+        ckpt,
+        device,
+        {"model": model_name, "train_mode": train_mode},
+        seed,
+        progress,
+        on_epoch_end,
+        ddp,
+    )
     world = torch.distributed.get_world_size() if ddp else 1
     if ddp and torch.distributed.get_rank() != 0:
         torch.distributed.barrier()  # rank 0 evaluates and records

@@ -29,6 +29,17 @@ __all__ = ["FieldBatchNorm"]
 class FieldBatchNorm(nn.Module):
     """Batch norm with statistics and affine parameters per field.
 
+    Permutation fields (trivial, regular) are centred by their mean over batch, pixels and the
+    field's channels, and get a learned bias; other fields are only scaled (a shift would not
+    commute with ``ρ``). Each field is divided by the square root of its variance (mean square
+    over its channels) plus ``eps`` and multiplied by a learned weight.
+
+    Args:
+        field_type: field type of input and output.
+        eps: added to the variance.
+        momentum: the running statistics' update rate, as in ``nn.BatchNorm2d``.
+        affine: learn a weight per field (and a bias per permutation field).
+
     Shapes: ``(batch, field_type.size, *spatial) -> same``; any number of spatial axes
     (none after global pooling). Running statistics are used in eval mode, and for an empty
     batch, which leaves them unchanged.
@@ -66,13 +77,11 @@ class FieldBatchNorm(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() < 2 or x.shape[1] != self.in_type.size:
             raise ValueError(
-                f"FieldBatchNorm expects (batch, {self.in_type.size}, ...) for field type '{self.in_type}', "
-                f"got {tuple(x.shape)}"
+                f"FieldBatchNorm expects (batch, {self.in_type.size}, ...) for field type '{self.in_type}', got {tuple(x.shape)}"
             )
         if self.native and x.numel() > 0:
             fields = x.reshape(x.shape[0], len(self.in_type), -1)
-            out = F.batch_norm(fields, self.running_mean, self.running_var, self.weight, self.bias,
-                               self.training, self.momentum, self.eps)
+            out = F.batch_norm(fields, self.running_mean, self.running_var, self.weight, self.bias, self.training, self.momentum, self.eps)
             return out.view_as(x)
         dims = [0, *range(2, x.dim())]
         if self.training and x.numel() > 0:  # an empty batch has no statistics (its mean would be NaN)

@@ -64,7 +64,8 @@ class GaugeConv(AtlasModule):
 
     Args:
         atlas: the atlas the fields live on.
-        in_type, out_type: field types of input and output.
+        in_type: field type of the input.
+        out_type: field type of the output.
         kernel_size: odd kernel size.
         bias: learn G-invariant biases.
         transport: ``False`` pads without the gauge action (an ablation: breaks equivariance).
@@ -74,6 +75,17 @@ class GaugeConv(AtlasModule):
             still exactly steerable.
 
     Shapes: ``(batch, in_type.size, *atlas.shape) -> (batch, out_type.size, *atlas.shape)``.
+
+    Examples:
+        >>> import torch
+        >>> from gaugecnn import Atlas, FieldType, flip_group
+        >>> strip = Atlas(flip_group(), (5, 8), 1, [(0, "left", 0, "right", True)])  # a Möbius strip
+        >>> conv = GaugeConv(strip, FieldType(strip.group, "1 trivial"), FieldType(strip.group, "2 sign + 3 regular"), 3)
+        >>> conv(torch.rand(4, 1, 5, 8)).shape
+        torch.Size([4, 8, 5, 8])
+        >>> from gaugecnn.testing import assert_gauge_equivariant
+        >>> bool(assert_gauge_equivariant(conv, strip) < 1e-5)
+        True
     """
 
     _float_reference: torch.Tensor
@@ -311,6 +323,15 @@ class ConventionalConv(AtlasModule):
 
     Charts are padded along the atlas gluing but without any gauge action, and the kernel
     is unconstrained, like ``nn.Conv2d``. It is NOT gauge equivariant.
+
+    Args:
+        atlas: the atlas the images live on.
+        in_channels: input channels.
+        out_channels: output channels.
+        kernel_size: odd kernel size.
+        bias: learn one bias per output channel.
+
+    Shapes: ``(batch, in_channels, *atlas.shape) -> (batch, out_channels, *atlas.shape)``.
     """
 
     def __init__(self, atlas: Atlas, in_channels: int, out_channels: int, kernel_size: int, bias: bool = True):
@@ -334,4 +355,3 @@ class ConventionalConv(AtlasModule):
 
     def extra_repr(self) -> str:
         return f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"
-

@@ -29,7 +29,14 @@ __all__ = ["export", "FrozenConv"]
 
 
 class FrozenConv(nn.Module):
-    """Index padding (along glued axes) plus ``conv2d`` with a fixed kernel: the inference form of a conv on an atlas."""
+    """Index padding (along glued axes) plus ``conv2d`` with a fixed kernel: the inference form of a conv on an atlas.
+
+    Args:
+        conv: the convolution to freeze; its current kernel and bias are copied.
+        memory_format: ``torch.channels_last`` to keep the kernel (and run the conv) channels-last.
+
+    Shapes: those of ``conv``. ``export`` builds these for every convolution of a model.
+    """
 
     weight: torch.Tensor
     bias: torch.Tensor | None

@@ -28,7 +28,20 @@ class GatedNonlinearity(nn.Module):
     field of ``field_type``, in their order; ``out_type`` is ``field_type``. A convolution
     in front produces the gates: ``GaugeConv(atlas, t_in, gated.in_type, k)``.
 
+    Args:
+        field_type: the field type of the output.
+        activation: ``"elu"`` or ``"relu"``, the pointwise σ of the permutation fields.
+
     Shapes: ``(batch, in_type.size, *spatial) -> (batch, field_type.size, *spatial)``.
+
+    Examples:
+        >>> import torch
+        >>> from gaugecnn import FieldType, cyclic_group
+        >>> gate = GatedNonlinearity(FieldType(cyclic_group(4), "1 regular + 2 irrep(1)"))
+        >>> str(gate.in_type)
+        '1 regular + 2 irrep(1) + 2 trivial'
+        >>> gate(torch.rand(3, 10, 6, 6)).shape
+        torch.Size([3, 8, 6, 6])
     """
 
     gated_mask: torch.Tensor

@@ -33,6 +33,21 @@ class FieldNonlinearity(nn.Module):
     (otherwise it is ignored), except on a view of another tensor while autograd records:
     it would rewrite the base tensor's history, whose backward copies more than the in-place
     op saves (``FieldBatchNorm``'s output is such a view).
+
+    The norm nonlinearity is ``v ↦ v/|v| σ(|v| + b)`` with a learned bias ``b`` per field
+    (``sign(v) σ(|v| + b)`` for one-dimensional fields), and ``0`` at ``v = 0``.
+
+    Args:
+        field_type: field type of input and output.
+        activation: ``"elu"`` or ``"relu"``.
+        inplace: as above.
+
+    Examples:
+        >>> import torch
+        >>> from gaugecnn import FieldType, flip_group
+        >>> act = FieldNonlinearity(FieldType(flip_group(), "1 trivial + 1 sign"), "relu")
+        >>> act(torch.tensor([[-1.0, -2.0]])).tolist()  # ReLU on the scalar, sign(x) ReLU(|x|) on the sign field
+        [[0.0, -2.0]]
     """
 
     def __init__(self, field_type: FieldType, activation: str = "elu", inplace: bool = False):
@@ -49,8 +64,7 @@ class FieldNonlinearity(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() < 2 or x.shape[1] != self.in_type.size:
             raise ValueError(
-                f"{type(self).__name__} expects (batch, {self.in_type.size}, ...) for field type "
-                f"'{self.in_type}', got {tuple(x.shape)}"
+                f"{type(self).__name__} expects (batch, {self.in_type.size}, ...) for field type '{self.in_type}', got {tuple(x.shape)}"
             )
         sigma = _ACTIVATIONS[self.activation]
         layout = self.layout
@@ -84,14 +98,14 @@ class FieldNonlinearity(nn.Module):
 
 
 class ELU(FieldNonlinearity):
-    """``FieldNonlinearity`` with ELU."""
+    """``FieldNonlinearity(field_type, "elu", inplace)``: ELU, pointwise or on the norm."""
 
     def __init__(self, field_type: FieldType, inplace: bool = False):
         super().__init__(field_type, "elu", inplace)
 
 
 class ReLU(FieldNonlinearity):
-    """``FieldNonlinearity`` with ReLU."""
+    """``FieldNonlinearity(field_type, "relu", inplace)``: ReLU, pointwise or on the norm."""
 
     def __init__(self, field_type: FieldType, inplace: bool = False):
         super().__init__(field_type, "relu", inplace)

@@ -59,6 +59,7 @@ class AtlasModule(nn.Module):
     def _bind_cone_mask(self, atlas: Atlas, output_mask=None) -> None:
         """Buffers ``cones`` (``atlas``'s cone pixels, zeroed in the input) and ``blind`` (zeroed in the
         output: ``output_mask`` if given, else the cone pixels), boolean in tensor layout, or None."""
+
         def buffer(mask):
             return torch.from_numpy(np.array(mask)).reshape(spatial_shape(atlas.grid)) if mask.any() else None
 
@@ -75,6 +76,10 @@ class AtlasModule(nn.Module):
         return y if self.blind is None else y.masked_fill(self.blind, 0.0)
 
     def rebind(self, atlas: Atlas) -> None:
+        """Bind the module to another atlas of the same grid and group (e.g. one with other gluings), in place.
+
+        Index buffers are rebuilt on the device the module is on; learned parameters are kept.
+        """
         if atlas.grid != self.atlas.grid or atlas.group != self.atlas.group:
             raise ValueError(f"cannot rebind a module on {self.atlas!r} to {atlas!r}: grids or groups differ")
         device = next(iter(self.buffers()), torch.empty(0)).device
@@ -87,9 +92,18 @@ class AtlasModule(nn.Module):
 class TransportPad(AtlasModule):
     """Pad every chart by ``width`` pixels with features transported from its neighbours.
 
-    ``(batch, C, *atlas.shape) -> (batch, C, *padded shape)``; halo pixels beyond
-    boundaries are zero. With ``transport=False`` the gauge action is left out: the
-    naive padding a conventional CNN on the same atlas would use (not gauge equivariant).
+    Halo pixels beyond boundaries are zero. With ``transport=False`` the gauge action is
+    left out: the naive padding a conventional CNN on the same atlas would use (not gauge
+    equivariant).
+
+    Args:
+        atlas: the atlas of the input.
+        field_type: field type of input and output (``C = field_type.size`` channels).
+        width: halo width in pixels.
+        transport: apply ``ρ`` of the transition elements (the default).
+
+    Shapes: ``(batch, C, *atlas.shape) -> (batch, C, *padded shape)``, each chart ``H + 2 width``
+    by ``W + 2 width``.
     """
 
     def __init__(self, atlas: Atlas, field_type: FieldType, width: int, transport: bool = True):

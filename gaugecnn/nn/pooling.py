@@ -56,6 +56,21 @@ class GaugePool(AtlasModule):
     neighbourhood of ``kernel_support(group, 3)``, a hexagon of 7 on the hexagonal lattice --
     through transport padding. Positions with no source or on a cone pixel take no part;
     coarse cone pixels come out zero.
+
+    Args:
+        atlas: the atlas of the input.
+        field_type: field type of input and output.
+        mode: ``"max"`` or ``"avg"``.
+
+    Shapes: ``(batch, field_type.size, *atlas.shape) -> (batch, field_type.size, *atlas.coarsened().shape)``.
+
+    Examples:
+        >>> import torch
+        >>> from gaugecnn import Atlas, FieldType, flip_group
+        >>> strip = Atlas(flip_group(), (5, 8), 1, [(0, "left", 0, "right", True)])  # a Möbius strip
+        >>> pool = GaugePool(strip, FieldType(strip.group, "1 sign + 1 regular"))
+        >>> pool(torch.rand(2, 3, 5, 8)).shape, pool.out_atlas.chart_shape
+        (torch.Size([2, 3, 3, 4]), (3, 4))
     """
 
     missing: torch.Tensor
@@ -113,8 +128,11 @@ class GaugePool(AtlasModule):
         self.register_buffer("window_index", torch.from_numpy(index), persistent=False)
         self.register_buffer("window_missing", torch.from_numpy(unusable[index]), persistent=False)
         self._bind_cone_mask(atlas)  # the fine cone pixels are never read
-        self.register_buffer("out_cones", torch.from_numpy(coarse.cone_pixels.copy()).reshape(
-            spatial_shape(coarse.grid)) if coarse.cone_pixels.any() else None, persistent=False)
+        self.register_buffer(
+            "out_cones",
+            torch.from_numpy(coarse.cone_pixels.copy()).reshape(spatial_shape(coarse.grid)) if coarse.cone_pixels.any() else None,
+            persistent=False,
+        )
 
     def _vertex_forward(self, x: torch.Tensor) -> torch.Tensor:
         batch, channels = x.shape[:2]
@@ -146,6 +164,7 @@ class GaugePool(AtlasModule):
             return x.flatten(2).gather(2, idx.flatten(2)).view_as(pooled)
         (batch, channels, h, w), k = x.shape, window[0] * window[1]
         ho, wo = (h - window[0]) // 2 + 1, (w - window[1]) // 2 + 1
+
         def windows(t: torch.Tensor) -> torch.Tensor:  # (b, c, ho, wo, kh * kw)
             return t.unfold(2, window[0], 2).unfold(3, window[1], 2).reshape(batch, channels, ho, wo, k)
 
@@ -180,7 +199,19 @@ class GroupPool(nn.Module):
     """Invariant readout: every field becomes one scalar (trivial) field.
 
     Permutation fields (trivial, regular) give the max over their channels, the others
-    their norm ``|v|``. Shapes: ``(batch, field_type.size, *spatial) -> (batch, len(field_type), *spatial)``.
+    their norm ``|v|``.
+
+    Args:
+        field_type: field type of the input.
+
+    Shapes: ``(batch, field_type.size, *spatial) -> (batch, len(field_type), *spatial)``.
+
+    Examples:
+        >>> import torch
+        >>> from gaugecnn import FieldType, cyclic_group
+        >>> readout = GroupPool(FieldType(cyclic_group(4), "2 regular + 1 irrep(1)"))
+        >>> readout(torch.rand(8, 10, 6, 6)).shape
+        torch.Size([8, 3, 6, 6])
     """
 
     order: torch.Tensor
@@ -226,8 +257,14 @@ class GroupPool(nn.Module):
 class GlobalPool(nn.Module):
     """Pool scalar fields over the whole manifold (all charts, all pixels) to invariant features.
 
-    ``(batch, C, *atlas.shape) -> (batch, C)``; ``reduce`` is ``"max"`` or ``"mean"``. Only
-    trivial fields are invariant under gauge transforms: pool the others with GroupPool first.
+    Only trivial fields are invariant under gauge transforms: pool the others with
+    ``GroupPool`` first.
+
+    Args:
+        field_type: field type of the input: trivial fields only.
+        reduce: ``"max"`` or ``"mean"``.
+
+    Shapes: ``(batch, C, *atlas.shape) -> (batch, C)``.
     """
 
     def __init__(self, field_type: FieldType, reduce: str = "max"):

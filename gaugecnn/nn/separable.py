@@ -50,7 +50,8 @@ class SeparableGaugeConv(AtlasModule):
 
     Args:
         atlas: the atlas the fields live on.
-        in_type, out_type: field types made of regular fields only.
+        in_type: field type of the input, regular fields only.
+        out_type: field type of the output, regular fields only.
         kernel_size: odd size of the spatial kernel (on ``kernel_support``).
         bias: one learned bias per output field (the G-invariant biases of a regular field).
 

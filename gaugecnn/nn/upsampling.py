@@ -129,6 +129,11 @@ class GaugeUpsample(AtlasModule):
     ``mode="zeros"`` (vertex grids): coarse vertices copied, zeros between them -- with a
     convolution after it, a stride-2 transposed convolution (``GaugeConvTranspose``).
 
+    Args:
+        atlas: the fine atlas (the output's).
+        field_type: field type of input and output (``C = field_type.size`` channels).
+        mode: ``"nearest"`` or ``"zeros"``, as above.
+
     Shapes: ``(batch, C, *atlas.coarsened().shape) -> (batch, C, *atlas.shape)``.
     """
 
@@ -140,8 +145,7 @@ class GaugeUpsample(AtlasModule):
         if mode not in ("nearest", "zeros"):
             raise ValueError(f"GaugeUpsample mode must be 'nearest' or 'zeros', got {mode!r}")
         if mode == "zeros" and atlas.grid_kind != "vertices":
-            raise ValueError("mode='zeros' needs a vertex grid: between cells, zeros would break the charts' symmetry; "
-                             "use mode='nearest'")
+            raise ValueError("mode='zeros' needs a vertex grid: between cells, zeros would break the charts' symmetry; use mode='nearest'")
         self.mode = mode
         self.in_type = self.out_type = field_type
         self._bind()
@@ -170,6 +174,13 @@ class GaugeConvTranspose(nn.Module):
     """Learnable upsampling from ``atlas.coarsened()`` to ``atlas``: the coarse field laid onto the
     fine grid (``GaugeUpsample`` with zeros between coarse vertices on a vertex grid, nearest
     on a cell grid), then ``GaugeConv(atlas, in_type, out_type, kernel_size)``.
+
+    Args:
+        atlas: the fine atlas (the output's).
+        in_type: field type of the coarse input.
+        out_type: field type of the fine output.
+        kernel_size: odd kernel size of the convolution.
+        bias: learn G-invariant biases.
 
     Shapes: ``(batch, in_type.size, *atlas.coarsened().shape) -> (batch, out_type.size, *atlas.shape)``.
     """

@@ -1,0 +1,137 @@
+"""mkdocs hooks: the API reference pages, written from the public names, and a check of their docstrings.
+
+Each public module (``PACKAGES``) gets a page ``api/<module>.md`` that renders every name of its
+``__all__`` with mkdocstrings, grouped by the submodule that defines it. The pages are generated
+at build time, so a name added to ``__all__`` appears without editing any page. Logged as
+warnings, which fail the strict build (``mkdocs build --strict``):
+
+- a public name, or a public method or property of a public class, without a docstring of its own;
+- a parameter of a public function or class that its docstring never names.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import logging
+import re
+from types import ModuleType
+
+from mkdocs.structure.files import File, Files
+
+log = logging.getLogger("mkdocs.plugins.gaugecnn")
+
+PACKAGES = ("gaugecnn", "gaugecnn.nn", "gaugecnn.testing", "gaugecnn.viz", "manifolds")
+
+# section titles, in reading order (the layering of the code); a submodule not listed here comes
+# last, titled by the first line of its docstring
+SECTIONS = {
+    "gaugecnn.lattices": "Lattices",
+    "gaugecnn.groups": "Structure groups",
+    "gaugecnn.representations": "Representations and field types",
+    "gaugecnn.kernels": "Steerable kernels",
+    "gaugecnn.atlas": "Atlases",
+    "gaugecnn.fieldmap": "FieldMap",
+    "gaugecnn.isometry": "Isometries",
+    "gaugecnn.nn.padding": "Atlas modules and transport padding",
+    "gaugecnn.nn.conv": "Convolutions",
+    "gaugecnn.nn.separable": "Separable convolutions",
+    "gaugecnn.nn.nonlinearities": "Nonlinearities",
+    "gaugecnn.nn.gated": "Gated nonlinearities",
+    "gaugecnn.nn.batchnorm": "Batch normalization",
+    "gaugecnn.nn.dropout": "Dropout",
+    "gaugecnn.nn.pooling": "Pooling",
+    "gaugecnn.nn.upsampling": "Upsampling",
+    "gaugecnn.nn.restriction": "Restriction to a subgroup",
+    "gaugecnn.nn.export": "Export for inference",
+    "manifolds.plane": "The plane",
+    "manifolds.flat": "Cylinder, torus, Klein bottle",
+    "manifolds.mobius": "The Möbius strip",
+    "manifolds.cube_sphere": "The cube sphere",
+    "manifolds.icosphere": "The icosahedral sphere",
+}
+HIDDEN_MEMBERS = {"forward", "extra_repr"}  # nn.Module's protocol; each layer's docstring gives its shapes
+
+
+def _own_doc(obj: object) -> str:
+    """The object's own docstring (not one inherited), or ''; dataclasses' generated signature counts as none."""
+    doc = (getattr(obj, "__doc__", None) or "").strip()
+    name = getattr(obj, "__name__", "")
+    return "" if inspect.isclass(obj) and doc.startswith(f"{name}(") else doc
+
+
+def undocumented(package: ModuleType) -> list[str]:
+    """Public names of ``package`` and public members of its public classes that have no docstring."""
+    missing = []
+    for name in package.__all__:
+        obj = getattr(package, name)
+        if not _own_doc(obj):
+            missing.append(f"{package.__name__}.{name}")
+        if not inspect.isclass(obj):
+            continue
+        for member, value in vars(obj).items():
+            if member.startswith("_") or member in HIDDEN_MEMBERS:
+                continue
+            target = value.fget if isinstance(value, property) else getattr(value, "__func__", value)
+            if (callable(target) or isinstance(value, property)) and not _own_doc(target):
+                missing.append(f"{package.__name__}.{name}.{member}")
+    return missing
+
+
+def _signature(obj: object) -> inspect.Signature | None:
+    """The signature a user calls: a function's, or a class's constructor's."""
+    try:
+        return inspect.signature(obj)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+
+
+def unnamed_parameters(package: ModuleType) -> list[str]:
+    """``module.name(parameter)`` for every parameter of a public callable that its docstring does not name."""
+    missing = []
+    for name in package.__all__:
+        obj = getattr(package, name)
+        signature = _signature(obj) if callable(obj) else None
+        if signature is None:
+            continue
+        doc = _own_doc(obj)
+        for parameter in signature.parameters.values():
+            if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD) and parameter.name in ("args", "kwargs"):
+                continue
+            if not re.search(rf"\b{re.escape(parameter.name)}\b", doc):
+                missing.append(f"{package.__name__}.{name}({parameter.name})")
+    return missing
+
+
+def _section_title(module: str) -> str:
+    if module in SECTIONS:
+        return SECTIONS[module]
+    doc = (importlib.import_module(module).__doc__ or module).strip().splitlines()[0]
+    return doc.rstrip(".")
+
+
+def api_page(package_name: str) -> str:
+    """The Markdown of one API page: the package's docstring, then its public names by submodule."""
+    package = importlib.import_module(package_name)
+    by_module: dict[str, list[str]] = {}
+    for name in package.__all__:
+        module = getattr(getattr(package, name), "__module__", package_name)
+        by_module.setdefault(module, []).append(name)
+    order = sorted(by_module, key=lambda m: list(SECTIONS).index(m) if m in SECTIONS else len(SECTIONS))
+    lines = [f"# `{package_name}`", "", inspect.cleandoc(package.__doc__ or ""), ""]
+    for module in order:
+        if len(order) > 1:
+            lines += [f"## {_section_title(module)}", ""]
+        for name in by_module[module]:
+            lines += [f"::: {package_name}.{name}", ""]
+    return "\n".join(lines)
+
+
+def on_files(files: Files, config) -> Files:
+    for package_name in PACKAGES:
+        for name in undocumented(importlib.import_module(package_name)):
+            log.warning(f"{name} has no docstring: the API reference needs one")
+        for name in unnamed_parameters(importlib.import_module(package_name)):
+            log.warning(f"{name}: the docstring never names this parameter; say what it is (an Args: entry)")
+        files.append(File.generated(config, f"api/{package_name}.md", content=api_page(package_name)))
+    return files
