@@ -6,7 +6,7 @@ at build time, so a name added to ``__all__`` appears without editing any page. 
 warnings, which fail the strict build (``mkdocs build --strict``):
 
 - a public name, or a public method or property of a public class, without a docstring of its own;
-- a parameter of a public function or class that its docstring never names.
+- a parameter of a public function, class or method that its docstring never names.
 """
 
 from __future__ import annotations
@@ -86,20 +86,35 @@ def _signature(obj: object) -> inspect.Signature | None:
         return None
 
 
-def unnamed_parameters(package: ModuleType) -> list[str]:
-    """``module.name(parameter)`` for every parameter of a public callable that its docstring does not name."""
-    missing = []
+def _callables(package: ModuleType) -> list[tuple[str, object]]:
+    """Every public function and class of ``package``, and the public methods of its classes, by dotted name."""
+    found: list[tuple[str, object]] = []
     for name in package.__all__:
         obj = getattr(package, name)
-        signature = _signature(obj) if callable(obj) else None
+        if not callable(obj):
+            continue
+        found.append((f"{package.__name__}.{name}", obj))
+        if inspect.isclass(obj):
+            for member, value in vars(obj).items():
+                function = getattr(value, "__func__", value)
+                if not member.startswith("_") and member not in HIDDEN_MEMBERS and inspect.isfunction(function):
+                    found.append((f"{package.__name__}.{name}.{member}", function))
+    return found
+
+
+def unnamed_parameters(package: ModuleType) -> list[str]:
+    """``name(parameter)`` for every parameter of a public callable (or method) that its docstring does not name."""
+    missing = []
+    for name, obj in _callables(package):
+        signature = _signature(obj)
         if signature is None:
             continue
         doc = _own_doc(obj)
         for parameter in signature.parameters.values():
-            if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD) and parameter.name in ("args", "kwargs"):
+            if parameter.name in ("self", "cls", "args", "kwargs"):
                 continue
             if not re.search(rf"\b{re.escape(parameter.name)}\b", doc):
-                missing.append(f"{package.__name__}.{name}({parameter.name})")
+                missing.append(f"{name}({parameter.name})")
     return missing
 
 

@@ -545,7 +545,11 @@ class Atlas:
         return [g for g in range(self.group.order) if self.group.preserves_grid(g, h, w)]
 
     def gauge_transform(self, gauge: Sequence[int] | Mapping[Hashable, int]) -> FieldMap:
-        """Re-orient the frame of every chart: ``f'_c(y) = ρ(g_c) f_c(g_c⁻¹ y)`` about the chart centre."""
+        """Re-orient the frame of every chart: ``f'_c(y) = ρ(g_c) f_c(g_c⁻¹ y)`` about the chart centre.
+
+        ``gauge`` gives ``g_c`` per chart: a sequence in chart order or a mapping from chart name;
+        each must map the chart's grid onto itself (``shape_preserving_elements()``).
+        """
         elements = self._check_gauge(gauge)
         n, h, w = self.grid
         source = np.empty((n, h, w), dtype=np.int64)
@@ -556,7 +560,11 @@ class Atlas:
         return FieldMap(self.group, self.grid, self.grid, source, element)
 
     def reoriented(self, gauge: Sequence[int] | Mapping[Hashable, int]) -> Atlas:
-        """The same manifold with every chart's frame changed by ``g_c``: gluings (and origins) re-labelled."""
+        """The same manifold with every chart's frame changed by ``g_c``: gluings (and origins) re-labelled.
+
+        ``gauge`` is as for ``gauge_transform``; layers rebound to the result take
+        ``gauge_transform(gauge)`` of their inputs to ``gauge_transform(gauge)`` of their outputs.
+        """
         elements = dict(zip(self.charts, self._check_gauge(gauge)))
         by_normal = {v: k for k, v in _NORMAL.items()}
         h, w = self.chart_shape
@@ -585,7 +593,7 @@ class Atlas:
         return Atlas(self.group, self.chart_shape, self.charts, gluings, self.grid_kind, origins)
 
     def with_chart_shape(self, chart_shape: tuple[int, int]) -> Atlas:
-        """The same charts and gluings on grids of another resolution."""
+        """The same charts and gluings on grids of ``chart_shape = (H, W)``, another resolution."""
         names = {v: k for k, v in CORNERS.items()}
         origins = {c: names[o] for c, o in self.origins.items()} if self.grid_kind == "vertices" else None
         return Atlas(self.group, chart_shape, self.charts, self.gluings, self.grid_kind, origins)

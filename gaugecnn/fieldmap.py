@@ -104,7 +104,7 @@ class FieldMap:
         return FieldMap(self.group, self.source_grid, other.target_grid, src.reshape(other.target_grid), el.reshape(other.target_grid))
 
     def gather_plan(self, field_type: FieldType, charts_first: bool = False) -> tuple[np.ndarray, np.ndarray]:
-        """Index and coefficient arrays ``(D, n_out)`` over ``x.reshape(batch, -1)``.
+        """Index and coefficient arrays ``(D, n_out)`` over ``x.reshape(batch, -1)`` for fields of ``field_type``.
 
         With ``charts_first`` the output is laid out ``(charts, channels, H, W)``, ready to fold the
         charts into the batch for ``conv2d``; otherwise ``(channels, charts, H, W)``.
@@ -138,7 +138,7 @@ class FieldMap:
         return index.reshape(depth, -1), coeff.reshape(depth, -1)
 
     def apply(self, x: torch.Tensor, field_type: FieldType) -> torch.Tensor:
-        """Move a field ``x`` of shape ``(batch, channels, *source spatial)`` to the target grid."""
+        """Move a field ``x`` of ``field_type``, shape ``(batch, channels, *source spatial)``, to the target grid."""
         return FieldGather(self, field_type)(x)
 
 

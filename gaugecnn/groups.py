@@ -120,7 +120,7 @@ class StructureGroup:
 
     # -- geometry of elements -------------------------------------------------------
     def det(self, g: int) -> int:
-        """``+1`` for a rotation, ``-1`` for a reflection."""
+        """``+1`` if ``g`` is a rotation, ``-1`` if a reflection."""
         return int(round(np.linalg.det(self.matrices[g])))
 
     def angle(self, g: int) -> float:
@@ -149,7 +149,7 @@ class StructureGroup:
         return {tuple(c) for c in corners} == {tuple(c) for c in moved}
 
     def describe(self, g: int) -> str:
-        """Words for an element, for error messages: 'identity', 'rotation by 90 degrees', ..."""
+        """Words for the element ``g``, for error messages: 'identity', 'rotation by 90 degrees', ..."""
         return describe_matrix(self.matrices[g], self.lattice)
 
     def inclusion(self, subgroup: StructureGroup) -> np.ndarray:

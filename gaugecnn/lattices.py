@@ -64,17 +64,17 @@ class Lattice:
         return np.where(np.abs(c) < 1e-12, 0.0, c)
 
     def lattice_matrix(self, cartesian) -> np.ndarray | None:
-        """The integer matrix ``B⁻¹ C B`` of a Cartesian map, or None if it does not map the lattice to itself."""
+        """The integer matrix ``B⁻¹ C B`` of a Cartesian map ``C`` (``cartesian``), or None if it does not map the lattice to itself."""
         m = self._inverse @ np.asarray(cartesian, dtype=np.float64) @ self.basis
         rounded = np.round(m)
         return rounded.astype(np.int64) if np.allclose(m, rounded, atol=1e-9) else None
 
     def point(self, offset) -> np.ndarray:
-        """Cartesian position ``B y`` of lattice points ``y`` (the last axis holds ``(dy, dx)``)."""
+        """Cartesian position ``B y`` of lattice points ``y = offset`` (the last axis holds ``(dy, dx)``)."""
         return np.asarray(offset, dtype=np.float64) @ self.basis.T
 
     def angle(self, a, b) -> float:
-        """Angle in degrees between two lattice vectors."""
+        """Angle in degrees between the lattice vectors ``a`` and ``b``."""
         u, v = self.point(a), self.point(b)
         return math.degrees(math.acos(np.clip(u @ v / np.linalg.norm(u) / np.linalg.norm(v), -1.0, 1.0)))
 

@@ -91,7 +91,7 @@ class CubeSphere(Atlas):
         return points / np.linalg.norm(points, axis=-1, keepdims=True)
 
     def with_chart_shape(self, chart_shape: tuple[int, int]) -> Atlas:
-        """The cube sphere at another resolution (square charts), or the generic atlas for other shapes."""
+        """The cube sphere at another resolution (square ``chart_shape``), or the generic atlas for other shapes."""
         if chart_shape[0] == chart_shape[1]:
             return CubeSphere(chart_shape[0], self.group)
         return super().with_chart_shape(chart_shape)
@@ -132,7 +132,7 @@ class CubeRotation(Isometry):
         self.name = f"cube symmetry {self.matrix.tolist()}"
 
     def field_map(self, atlas: Atlas) -> FieldMap:
-        """The symmetry on a CubeSphere of any resolution: faces permuted, pixels moved, frames changed."""
+        """The symmetry on ``atlas``, a CubeSphere of any resolution: faces permuted, pixels moved, frames changed."""
         if set(atlas.charts) != set(_FRAMES) or atlas.chart_shape[0] != atlas.chart_shape[1]:
             raise ValueError(f"a cube symmetry acts on a CubeSphere atlas, not on {atlas!r}")
         n = atlas.chart_shape[0]

@@ -169,7 +169,7 @@ class IcoSphere(Atlas):
         return points / np.linalg.norm(points, axis=-1, keepdims=True)
 
     def with_chart_shape(self, chart_shape: tuple[int, int]) -> Atlas:
-        """The icosphere of another level (square charts of a power-of-two side), or the generic atlas otherwise."""
+        """The icosphere of another level (``chart_shape`` square, of a power-of-two side), or the generic atlas otherwise."""
         h, w = chart_shape
         if h == w and h > 0 and (h & (h - 1)) == 0:
             return IcoSphere(h.bit_length() - 1, self.group)

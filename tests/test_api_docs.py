@@ -43,7 +43,7 @@ def test_every_parameter_of_a_public_callable_is_named_in_its_docstring(package)
 
 
 def test_the_checks_find_what_they_look_for():
-    """A module with an undocumented function, a class with an undocumented method, and an unnamed parameter."""
+    """Undocumented functions and methods, and parameters no docstring names, are found and named."""
     fake = types.ModuleType("fake")
 
     def quiet(x):
@@ -56,12 +56,19 @@ def test_the_checks_find_what_they_look_for():
     class Thing:
         """A thing."""
 
-        def act(self):
+        def act(self, how):
+            """Acts ``how`` it is told."""
+            return None
+
+        def rest(self, when):
+            """Rests."""
             return None
 
     fake.quiet, fake.half, fake.Thing, fake.__all__ = quiet, half, Thing, ["quiet", "half", "Thing"]
+    assert HOOKS.undocumented(fake) == ["fake.quiet"]
+    assert HOOKS.unnamed_parameters(fake) == ["fake.quiet(x)", "fake.half(y)", "fake.Thing.rest(when)"]
+    del Thing.act.__doc__
     assert HOOKS.undocumented(fake) == ["fake.quiet", "fake.Thing.act"]
-    assert HOOKS.unnamed_parameters(fake) == ["fake.quiet(x)", "fake.half(y)"]
 
 
 @pytest.mark.parametrize("package", HOOKS.PACKAGES)
