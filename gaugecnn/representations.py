@@ -153,6 +153,13 @@ def irrep(group: StructureGroup, k: int, j: int = 0) -> Representation:
 
     ``N`` is the number of rotations in the group. Names: ``irrep(k)`` for groups without
     reflections, ``irrep(j,k)`` otherwise.
+
+    Examples:
+        >>> from gaugecnn.groups import cyclic_group, dihedral_group
+        >>> irrep(cyclic_group(4), 1).matrix(1).tolist()  # the rotation by 90 degrees
+        [[0.0, -1.0], [1.0, 0.0]]
+        >>> [r.name for r in irreps(dihedral_group(4))]
+        ['irrep(0,0)', 'irrep(1,0)', 'irrep(0,1)', 'irrep(0,2)', 'irrep(1,2)']
     """
     n = group.rotation_order
     if not 0 <= 2 * k <= n:
@@ -219,6 +226,12 @@ def restrict(rep: Representation, subgroup: StructureGroup) -> tuple[list[Repres
     tangent). The regular representation of G splits into ``|G|/|H|`` regular fields of H,
     one per right coset ``H r``: channel ``ι(h) r`` of G becomes channel ``h`` of field ``r``.
     Anything else keeps its restricted matrices under the name ``ρ|H``.
+
+    Examples:
+        >>> from gaugecnn.groups import cyclic_group, dihedral_group
+        >>> reps, order = restrict(regular(dihedral_group(4)), cyclic_group(4))
+        >>> [r.name for r in reps], order.tolist()
+        (['regular', 'regular'], [0, 1, 3, 6, 2, 5, 7, 4])
     """
     group = rep.group
     inclusion = group.inclusion(subgroup)

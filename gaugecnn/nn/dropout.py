@@ -24,7 +24,21 @@ class FieldDropout(nn.Module):
     with gauge transforms and isometries exactly, for a given mask). ``per="channel"``: plain
     ``nn.Dropout``, allowed only when every field is a permutation representation.
 
+    Args:
+        field_type: field type of input and output.
+        p: the probability of dropping a field (or a channel); kept values are scaled by ``1 / (1 - p)``.
+        per: ``"field"`` or ``"channel"``, as above.
+
     Shapes: ``(batch, field_type.size, *spatial) -> same``.
+
+    Examples:
+        >>> import torch
+        >>> from gaugecnn import Atlas, FieldType, flip_group
+        >>> strip = Atlas(flip_group(), (5, 8), 1, [(0, "left", 0, "right", True)])  # a Möbius strip
+        >>> from gaugecnn.testing import SeededTraining, assert_gauge_equivariant
+        >>> drop = FieldDropout(FieldType(strip.group, "3 regular + 2 sign"), p=0.5)
+        >>> assert_gauge_equivariant(SeededTraining(drop), strip)  # each random mask commutes with ρ
+        0.0
     """
 
     field_of_channel: torch.Tensor

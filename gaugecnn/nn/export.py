@@ -91,6 +91,17 @@ def export(module: nn.Module, memory_format: torch.memory_format = torch.contigu
     Args:
         module: a model or a single convolution.
         memory_format: ``torch.channels_last`` to run the convolutions on channels-last tensors.
+
+    Examples:
+        >>> import torch
+        >>> from gaugecnn import Atlas, FieldType, flip_group
+        >>> strip = Atlas(flip_group(), (5, 8), 1, [(0, "left", 0, "right", True)])  # a Möbius strip
+        >>> from gaugecnn.nn import GaugeConv
+        >>> conv = GaugeConv(strip, FieldType(strip.group, "1 trivial"), FieldType(strip.group, "2 regular"), 3)
+        >>> frozen = export(conv)
+        >>> x = torch.rand(2, 1, 5, 8)
+        >>> type(frozen).__name__, torch.allclose(frozen(x), conv.eval()(x), atol=1e-6)
+        ('FrozenConv', True)
     """
     if isinstance(module, (GaugeConv, ConventionalConv)):
         return FrozenConv(module, memory_format).eval()

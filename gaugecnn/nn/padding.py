@@ -104,6 +104,15 @@ class TransportPad(AtlasModule):
 
     Shapes: ``(batch, C, *atlas.shape) -> (batch, C, *padded shape)``, each chart ``H + 2 width``
     by ``W + 2 width``.
+
+    Examples:
+        >>> import torch
+        >>> from gaugecnn import Atlas, FieldType, flip_group
+        >>> strip = Atlas(flip_group(), (5, 8), 1, [(0, "left", 0, "right", True)])  # a Möbius strip
+        >>> pad = TransportPad(strip, FieldType(strip.group, "1 sign"), 1)
+        >>> x = torch.arange(40.0).reshape(1, 1, 5, 8)
+        >>> pad(x)[0, 0, :, 0].tolist()  # the left halo: the right end, upside down and sign-flipped
+        [0.0, -39.0, -31.0, -23.0, -15.0, -7.0, 0.0]
     """
 
     def __init__(self, atlas: Atlas, field_type: FieldType, width: int, transport: bool = True):

@@ -30,6 +30,18 @@ class Restrict(nn.Module):
     gluing named, when some transition of ``atlas`` is not in ``subgroup``.
 
     Shapes: ``(batch, field_type.size, *atlas.shape) -> same``.
+
+    Args:
+        atlas: the atlas over ``G``.
+        field_type: the field type over ``G`` of input (and, read over ``H``, of output).
+        subgroup: the subgroup ``H``, on the same lattice.
+
+    Examples:
+        >>> from gaugecnn import Atlas, FieldType, cyclic_group, dihedral_group
+        >>> image = Atlas(dihedral_group(4), (6, 6), 1, [])  # one square chart
+        >>> to_c4 = Restrict(image, FieldType(image.group, "2 regular"), cyclic_group(4))
+        >>> str(to_c4.out_type), to_c4.out_atlas.group.name
+        ('4 regular', 'C4')
     """
 
     order: torch.Tensor

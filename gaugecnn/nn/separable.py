@@ -56,6 +56,14 @@ class SeparableGaugeConv(AtlasModule):
         bias: one learned bias per output field (the G-invariant biases of a regular field).
 
     Shapes: ``(batch, in_type.size, *atlas.shape) -> (batch, out_type.size, *atlas.shape)``.
+
+    Examples:
+        >>> import torch
+        >>> from gaugecnn import Atlas, FieldType, flip_group
+        >>> strip = Atlas(flip_group(), (5, 8), 1, [(0, "left", 0, "right", True)])  # a Möbius strip
+        >>> sep = SeparableGaugeConv(strip, FieldType(strip.group, "2 regular"), FieldType(strip.group, "3 regular"), 5)
+        >>> sep(torch.rand(2, 4, 5, 8)).shape
+        torch.Size([2, 6, 5, 8])
     """
 
     kernel_source: torch.Tensor
