@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .._docs import write_blocks
 from .._report import chart_source, load_records, mean_std, protocol_records, provenance
-from .models import MODELS, PUBLISHED, build_atlas
+from .models import MODELS, PUBLISHED, build_atlas, build_model, count_parameters
 from .train import SphericalConfig
 
 __all__ = [
@@ -61,8 +61,9 @@ def _grid(model: str, quick: bool = False) -> str:
 
 
 def _params(records: Sequence[dict], model: str) -> str:
+    """The parameter count of a model's runs, or of the model built here (it does not depend on the grid's size)."""
     own = [r["params"] for r in records if r["model"] == model]
-    return str(own[0]) if own else "–"
+    return str(own[0] if own else count_parameters(build_model(model, build_atlas(model, quick=True))))
 
 
 def results_table(records: Sequence[dict], models: Sequence[str] = tuple(MODELS)) -> str:
