@@ -50,11 +50,15 @@ def mean_std(values: list[float]) -> str:
     return f"{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f}"
 
 
-def provenance(records: Sequence[dict]) -> str:
+def _runs(n: int) -> str:
+    return f"{n} run" if n == 1 else f"{n} runs"
+
+
+def provenance(records: Sequence[dict], protocol: str = "the paper's protocol") -> str:
     """Where the runs were made: device, versions, wall time, as a Markdown list."""
 
     def counted(key: str) -> str:
-        return ", ".join(f"{value} ({n} runs)" for value, n in sorted(Counter(str(r.get(key, "?")) for r in records).items()))
+        return ", ".join(f"{value} ({_runs(n)})" for value, n in sorted(Counter(str(r.get(key, "?")) for r in records).items()))
 
     walls = {}
     for r in records:
@@ -64,7 +68,7 @@ def provenance(records: Sequence[dict]) -> str:
     )
     return "\n".join(
         [
-            f"- {len(records)} finished runs of the paper's protocol.",
+            f"- {_runs(len(records))} finished, of {protocol}.",
             f"- Devices: {counted('device')}.",
             f"- gaugecnn {counted('gaugecnn_version')}; torch {counted('torch_version')}.",
             f"- Wall time per run (training and evaluation): {wall}.",
