@@ -107,7 +107,9 @@ def generated_blocks(records: Sequence[dict]) -> dict[str, str]:
     return {
         "spherical-results": results_table(records),
         "spherical-published": published_table(),
-        "spherical-provenance": (f"- Rotation protocol: {protocol_of(records)}.\n" + provenance(records, "the protocol below")) if records else "- No runs yet.",
+        "spherical-provenance": (f"- Rotation protocol: {protocol_of(records)}.\n" + provenance(records, "the protocol below"))
+        if records
+        else "- No runs yet.",
         "spherical-summary": summary_table(records),
     }
 
