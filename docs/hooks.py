@@ -15,6 +15,7 @@ import importlib
 import inspect
 import logging
 import re
+from collections.abc import Callable
 from types import ModuleType
 
 from mkdocs.structure.files import File, Files
@@ -78,17 +79,17 @@ def undocumented(package: ModuleType) -> list[str]:
     return missing
 
 
-def _signature(obj: object) -> inspect.Signature | None:
+def _signature(obj: Callable[..., object]) -> inspect.Signature | None:
     """The signature a user calls: a function's, or a class's constructor's."""
     try:
-        return inspect.signature(obj)  # type: ignore[arg-type]
+        return inspect.signature(obj)
     except (TypeError, ValueError):
         return None
 
 
-def _callables(package: ModuleType) -> list[tuple[str, object]]:
+def _callables(package: ModuleType) -> list[tuple[str, Callable[..., object]]]:
     """Every public function and class of ``package``, and the public methods of its classes, by dotted name."""
-    found: list[tuple[str, object]] = []
+    found: list[tuple[str, Callable[..., object]]] = []
     for name in package.__all__:
         obj = getattr(package, name)
         if not callable(obj):
