@@ -17,7 +17,7 @@ import torch
 from scipy.spatial import cKDTree
 from torch import nn
 
-from gaugecnn import FieldType, cyclic_group, dihedral_group, irreps
+from gaugecnn import Atlas, FieldType, cyclic_group, dihedral_group, hexagonal_lattice, irreps
 from gaugecnn import nn as gnn
 from gaugecnn.testing import SeededTraining, assert_gauge_equivariant, assert_isometry_equivariant
 from manifolds import IcoSphere
@@ -116,9 +116,40 @@ def test_pooling_goes_from_resolution_r_to_r_minus_1():
     assert pool(x).shape == (2, 6, 10, 4, 4)
 
 
-def test_unknown_resolution_and_wrong_groups_are_refused():
-    from gaugecnn import hexagonal_lattice
+def hexagonal_patch(group: str) -> Atlas:
+    """One 8 x 8 chart of the hexagonal lattice without gluings: pooling windows cut by its edges."""
+    g = cyclic_group(6, hexagonal_lattice()) if group == "C6" else dihedral_group(6, hexagonal_lattice())
+    return Atlas(g, (8, 8), 1, [], grid="vertices")
 
+
+@pytest.mark.parametrize("grid", ["icosphere", "hexagonal patch"])
+@pytest.mark.parametrize("group", ["C6", "D6"])
+@pytest.mark.parametrize("mode", ["max", "avg"])
+def test_pooling_matches_its_plain_reference(grid, group, mode):
+    """The fused window gather (and, for permutation fields, a plain maximum) against padding,
+    window reads and masks done one by one: values and gradients, random and tied inputs."""
+    from gaugecnn.nn.pooling import _vertex_pool_reference
+
+    atlas = ico(2, group) if grid == "icosphere" else hexagonal_patch(group)
+    for t in [FieldType(atlas.group, "1 regular"), *field_types(atlas.group)]:
+        pool = gnn.GaugePool(atlas, t, mode)
+        torch.manual_seed(0)
+        random = torch.randn(2, t.size, *atlas.shape, dtype=F64)
+        tied = torch.randint(-2, 3, (2, t.size, *atlas.shape)).to(F64)
+        # with ties between distinct points either path's split of the gradient is a valid one
+        for x, compare_gradients in ((random, True), (tied, False), (-random.abs(), True)):
+            x.requires_grad_(True)
+            fused, reference = pool(x), _vertex_pool_reference(pool, x)
+            torch.testing.assert_close(fused, reference, rtol=1e-13, atol=1e-13)
+            if not compare_gradients:
+                continue
+            weights = torch.randn_like(fused)
+            (fused_grad,) = torch.autograd.grad((fused * weights).sum(), x)
+            (reference_grad,) = torch.autograd.grad((reference * weights).sum(), x)
+            torch.testing.assert_close(fused_grad, reference_grad, rtol=1e-12, atol=1e-12)
+
+
+def test_unknown_resolution_and_wrong_groups_are_refused():
     with pytest.raises(ValueError, match="resolution r must be an integer >= 0"):
         IcoSphere(-1)
     with pytest.raises(

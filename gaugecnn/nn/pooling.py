@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..atlas import Atlas
-from ..fieldmap import FieldGather, spatial_shape
+from ..fieldmap import FieldGather, FieldMap, spatial_shape
 from ..kernels import kernel_support
 from ..representations import FieldType, trivial
 from ._fields import FieldLayout
@@ -33,6 +33,52 @@ def coarse_offset(atlas: Atlas, chart) -> tuple[int, int]:
     """Row and column of a chart's first coarse vertex on a vertex grid: counted from its origin corner."""
     origin = atlas.origins[chart]
     return (0 if origin[0] == "t" else 1, 0 if origin[1] == "l" else 1)
+
+
+def _window_positions(atlas: Atlas, coarse: Atlas) -> np.ndarray:
+    """``(K, charts, ho, wo)``: flat positions in the fine grid padded by one of every coarse
+    vertex's pooling window, the ``K`` offsets of ``kernel_support(group, 3)`` around it."""
+    (n, h, w), (ho, wo) = atlas.grid, coarse.chart_shape
+    offsets = np.argwhere(kernel_support(atlas.group, 3)) - 1
+    positions = np.empty((len(offsets), n, ho, wo), dtype=np.int64)
+    for c, chart in enumerate(atlas.charts):
+        row0, col0 = coarse_offset(atlas, chart)
+        rows = 2 * np.arange(ho)[:, None] + row0 + 1
+        cols = 2 * np.arange(wo)[None, :] + col0 + 1
+        for k, (dy, dx) in enumerate(offsets):
+            positions[k, c] = (c * (h + 2) + rows + dy) * (w + 2) + cols + dx
+    return positions
+
+
+def _unusable(atlas: Atlas, source: np.ndarray) -> np.ndarray:
+    """Where a window position takes no part in pooling: it has no source, or its source is a cone pixel."""
+    return (source < 0) | atlas.cone_pixels.reshape(-1)[np.maximum(source, 0)]
+
+
+def _vertex_pool_reference(pool: GaugePool, x: torch.Tensor) -> torch.Tensor:
+    """``pool(x)`` on a vertex grid the plain way, the reference its fused path is tested against.
+
+    Pad the field by one pixel with transport padding, read every window's ``K`` positions,
+    drop the unusable ones, and take the mean or the maximum (per channel for permutation
+    fields, by norm through :func:`mean_of_maxima` for the others).
+    """
+    atlas, coarse = pool.atlas, pool.out_atlas
+    padding = atlas.padding_map(1)
+    cones = torch.from_numpy(atlas.cone_pixels.copy()).reshape(spatial_shape(atlas.grid))
+    padded = FieldGather(padding, pool.in_type)(x.masked_fill(cones, 0.0)).flatten(2)
+    positions = _window_positions(atlas, coarse)
+    positions = positions.reshape(len(positions), -1)
+    values = padded[:, :, torch.from_numpy(positions)]  # (B, C, K, P)
+    missing = torch.from_numpy(_unusable(atlas, padding.source.reshape(-1)[positions]))
+    if pool.mode == "avg":
+        usable = (~missing).to(values.dtype)
+        out = (values * usable).sum(2) / usable.sum(0).clamp_min(1.0)
+    else:
+        score = pool.layout.channel_norms(values).masked_fill(missing, float("-inf"))
+        out = mean_of_maxima(values, score, 2)
+    blind = coarse.cone_pixels | missing.all(0).numpy().reshape(coarse.cone_pixels.shape)
+    out = out.reshape(x.shape[0], x.shape[1], *coarse.shape)
+    return out.masked_fill(torch.from_numpy(blind).reshape(spatial_shape(coarse.grid)), 0.0)
 
 
 class GaugePool(AtlasModule):
@@ -74,9 +120,9 @@ class GaugePool(AtlasModule):
     """
 
     missing: torch.Tensor
-    window_index: torch.Tensor
     window_missing: torch.Tensor
-    out_cones: torch.Tensor | None
+    window_count: torch.Tensor
+    out_blind: torch.Tensor | None
 
     def __init__(self, atlas: Atlas, field_type: FieldType, mode: str = "max"):
         super().__init__(atlas)
@@ -109,44 +155,45 @@ class GaugePool(AtlasModule):
         self.repeated_points = bool(((sources[:, 1:] == sources[:, :-1]) & (sources[:, 1:] >= 0)).any())
 
     def _bind_vertex_windows(self) -> None:
-        """Index buffers: for every coarse vertex, its window's positions in the padded fine grid."""
+        """Every coarse vertex's window as one FieldMap from the fine grid, transport padding folded in.
+
+        The map's target grid is ``(K * charts, ho, wo)``: window position ``k`` of coarse pixel
+        ``p`` is target pixel ``(k, p)``, so one gather lays out all windows, ``(batch, C, K, P)``.
+        """
         atlas, coarse = self.atlas, self.out_atlas
-        fmap = atlas.padding_map(1)
-        self.pad = FieldGather(fmap, self.in_type)
-        (n, h, w), (ho, wo) = atlas.grid, coarse.chart_shape
-        window = np.argwhere(kernel_support(atlas.group, 3)) - 1  # (K, 2) offsets
-        source = fmap.source.reshape(-1)
-        # a position takes no part when it has no source or its source is a cone pixel
-        unusable = (source < 0) | atlas.cone_pixels.reshape(-1)[np.maximum(source, 0)]
-        positions = np.empty((len(window), n, ho, wo), dtype=np.int64)
-        for c, chart in enumerate(atlas.charts):
-            rows = 2 * np.arange(ho)[:, None] + coarse_offset(atlas, chart)[0] + 1
-            cols = 2 * np.arange(wo)[None, :] + coarse_offset(atlas, chart)[1] + 1
-            for k, (dy, dx) in enumerate(window):
-                positions[k, c] = (c * (h + 2) + rows + dy) * (w + 2) + cols + dx
-        index = positions.reshape(len(window), -1)
-        self.register_buffer("window_index", torch.from_numpy(index), persistent=False)
-        self.register_buffer("window_missing", torch.from_numpy(unusable[index]), persistent=False)
-        self._bind_cone_mask(atlas)  # the fine cone pixels are never read
-        self.register_buffer(
-            "out_cones",
-            torch.from_numpy(coarse.cone_pixels.copy()).reshape(spatial_shape(coarse.grid)) if coarse.cone_pixels.any() else None,
-            persistent=False,
-        )
+        padding = atlas.padding_map(1)
+        positions = _window_positions(atlas, coarse)  # (K, charts, ho, wo) in the padded grid
+        source, element = padding.source.reshape(-1)[positions], padding.element.reshape(-1)[positions]
+        unusable = _unusable(atlas, source)
+        source, element = np.where(unusable, -1, source), np.where(unusable, 0, element)
+        if self.mode == "max" and self.layout.all_pointwise:
+            # a maximum per channel does not see repeats: an unusable position reads the window's
+            # first usable one, so every position has a source and no mask is needed
+            first = unusable.argmin(0)[None]
+            source = np.where(unusable, np.take_along_axis(source, first, 0), source)
+            element = np.where(unusable, np.take_along_axis(element, first, 0), element)
+        k, p = len(positions), int(np.prod(positions.shape[1:]))
+        grid = (k * coarse.num_charts, *coarse.chart_shape)
+        self.windows = FieldGather(FieldMap(atlas.group, atlas.grid, grid, source.reshape(grid), element.reshape(grid)), self.in_type)
+        self.register_buffer("window_missing", torch.from_numpy(unusable.reshape(k, p)), persistent=False)
+        self.register_buffer("window_count", torch.from_numpy(np.maximum((~unusable).sum(0), 1).reshape(p)), persistent=False)
+        # zero where nothing can be pooled (no usable position) and on the coarse cone pixels
+        out_blind = coarse.cone_pixels | unusable.all(0).reshape(coarse.cone_pixels.shape)
+        blind = torch.from_numpy(out_blind).reshape(spatial_shape(coarse.grid)) if out_blind.any() else None
+        self.register_buffer("out_blind", blind, persistent=False)
 
     def _vertex_forward(self, x: torch.Tensor) -> torch.Tensor:
         batch, channels = x.shape[:2]
-        padded = self.pad(self._zero_cones(x)).reshape(batch, channels, -1)
-        k, p = self.window_index.shape
-        values = padded.index_select(2, self.window_index.reshape(-1)).view(batch, channels, k, p)
-        if self.mode == "avg":
-            usable = (~self.window_missing).to(values.dtype)
-            out = (values * usable).sum(2) / usable.sum(0).clamp_min(1.0)
+        values = self.windows(x).reshape(batch, channels, *self.window_missing.shape)  # (B, C, K, P)
+        if self.mode == "avg":  # unusable positions read zero
+            out = values.sum(2) / self.window_count.to(values.dtype)
+        elif self.layout.all_pointwise:  # unusable positions repeat a usable one
+            out = values.max(2).values  # max, not amax: its backward is a scatter
         else:
             score = self.layout.channel_norms(values).masked_fill(self.window_missing, float("-inf"))
             out = mean_of_maxima(values, score, 2)
         out = out.reshape(batch, channels, *self.out_atlas.shape)
-        return out if self.out_cones is None else out.masked_fill(self.out_cones, 0.0)
+        return out if self.out_blind is None else out.masked_fill(self.out_blind, 0.0)
 
     def _pool(self, x: torch.Tensor, score: torch.Tensor | None, window=2) -> torch.Tensor:
         """Window-wise argmax of ``score`` with values taken from ``x`` (plain max if no score).
