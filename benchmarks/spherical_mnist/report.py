@@ -133,7 +133,8 @@ def plot_accuracies(records: Sequence[dict], path: Path, source: str | None = No
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(10, 4), layout="constrained")
     colours = {"N/N": "#3b75af", "N/R": "#e08b2c", "N/G": "#6aa84f", "R/R": "#9b59b6"}
-    names = list(MODELS) + list(PUBLISHED)
+    measured = [name for name in MODELS if any(cells(records, name).values())]  # models without runs take no room
+    names = measured + list(PUBLISHED)
     width = 0.2
     for i, name in enumerate(names):
         if name in MODELS:
@@ -155,11 +156,12 @@ def plot_accuracies(records: Sequence[dict], path: Path, source: str | None = No
                 )
     from matplotlib.patches import Patch
 
-    ax.legend(handles=[Patch(color=c, label=f"{col} (train/test)") for col, c in colours.items()], fontsize=8, ncols=4)
+    handles = [Patch(color=c, label=f"{col} (train/test)") for col, c in colours.items()]
+    ax.legend(handles=handles, fontsize=8, ncols=4, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
     ax.set_yscale("log")
     ax.set_ylabel("test error (%)")
-    ax.set_xticks(range(len(names)), [n.replace(" (", "\n(") for n in names], fontsize=7, rotation=0)
-    ax.set_title(f"Spherical MNIST: {len(records)} runs of ours (solid) beside published figures (hatched)", fontsize=10)
+    ax.set_xticks(range(len(names)), [n.replace(" (", "\n(") for n in names], fontsize=7, rotation=30, ha="right")
+    ax.set_title(f"Spherical MNIST: {len(records)} runs of ours (solid) beside published figures (hatched)", fontsize=10, pad=22)
     ax.grid(axis="y", which="both", alpha=0.3)
     atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100, metadata={"Source": source} if source else None))
     plt.close(fig)
