@@ -57,7 +57,8 @@ def cells(records: Sequence[dict], model: str) -> dict[str, list[float]]:
 def _grid(model: str, quick: bool = False) -> str:
     atlas = build_atlas(model, quick)
     kind = "cube sphere" if MODELS[model][0] == "cube" else "icosphere"
-    return f"{kind} {'x'.join(map(str, atlas.shape))}, {atlas.group.name}"
+    fields = "plain channels, no gauge action" if MODELS[model][2] == "cnn" else atlas.group.name
+    return f"{kind} {'x'.join(map(str, atlas.shape))}, {fields}"
 
 
 def _params(records: Sequence[dict], model: str) -> str:
