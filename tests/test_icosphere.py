@@ -127,7 +127,7 @@ def hexagonal_patch(group: str) -> Atlas:
 @pytest.mark.parametrize("mode", ["max", "avg"])
 def test_pooling_matches_its_plain_reference(grid, group, mode):
     """The fused window gather (and, for permutation fields, a plain maximum) against padding,
-    window reads and masks done one by one: values and gradients, random and tied inputs."""
+    window reads and masks done one by one: values and gradients; random, tied and all-negative inputs."""
     from gaugecnn.nn.pooling import _vertex_pool_reference
 
     atlas = ico(2, group) if grid == "icosphere" else hexagonal_patch(group)
