@@ -5,7 +5,8 @@
 - ``claim_run``: an exclusive claim on a run, so processes sharing a results folder never
   train the same run.
 - ``fit``: the epoch loop with checkpoints after every epoch, resumed exactly; a checkpoint
-  of other settings is never resumed, an unreadable one is set aside.
+  of other settings is never resumed, an unreadable one is set aside. It keeps a per-epoch
+  history (train loss and accuracy, optionally test accuracy) that goes into the record.
 - ``test_error``, ``provenance``, ``finish``: evaluation and the result record.
 """
 
@@ -144,8 +145,12 @@ def data_parallel(model: torch.nn.Module, device: torch.device) -> torch.nn.para
     return ddp(model, device_ids=[device.index] if device.type == "cuda" else None, **{no_resync: False})
 
 
-def train_epoch(model, optimizer, images, labels, order, batch_size: int, device, progress=None, rank: int = 0, world: int = 1) -> None:
-    """One epoch of Adam steps over ``order`` in global batches of ``batch_size``.
+def train_epoch(
+    model, optimizer, images, labels, order, batch_size: int, device, progress=None, rank: int = 0, world: int = 1
+) -> tuple[float, float]:
+    """One epoch of Adam steps over ``order`` in global batches of ``batch_size``; returns the
+    epoch's mean training loss and its training accuracy (%), both taken on the batches as
+    they were trained (train mode, before each step), over all processes.
 
     Under torch.distributed (``model`` wrapped in DistributedDataParallel) every rank takes
     its contiguous share of each global batch and DDP averages the gradients, so the
@@ -156,15 +161,26 @@ def train_epoch(model, optimizer, images, labels, order, batch_size: int, device
         raise ValueError(f"batch size {batch_size} must be divisible by the {world} processes")
     share = batch_size // world
     model.train()
+    totals = torch.zeros(3, dtype=torch.float64)  # summed loss, correct digits, digits
     for step in range(len(order) // batch_size):
         idx = order[step * batch_size + rank * share : step * batch_size + (rank + 1) * share]
         optimizer.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(model(images[idx].to(device)), labels[idx].to(device))
+        target = labels[idx].to(device)
+        logits = model(images[idx].to(device))
+        loss = F.cross_entropy(logits, target)
         loss.backward()
         optimizer.step()
+        with torch.no_grad():
+            totals += torch.tensor([loss.item() * len(idx), int((logits.argmax(1) == target).sum()), len(idx)], dtype=torch.float64)
         if progress is not None:
             progress.update(1)
             progress.set_postfix(loss=f"{loss.item():.3f}")
+    if world > 1:
+        summed = totals.to(device)
+        torch.distributed.all_reduce(summed)
+        totals = summed.cpu()
+    loss_sum, correct, count = totals.tolist()
+    return loss_sum / max(count, 1), 100.0 * correct / max(count, 1)
 
 
 @torch.no_grad()
@@ -226,20 +242,28 @@ def fit(
     progress: bool = True,
     on_epoch_end: Callable[[int], None] | None = None,
     ddp: bool = False,
-) -> float:
-    """Train ``model`` (built under ``torch.manual_seed(seed)``) with Adam and a step schedule; returns the seconds spent.
+    evaluate: Callable[[torch.nn.Module], dict] | None = None,
+) -> tuple[float, list[dict]]:
+    """Train ``model`` (built under ``torch.manual_seed(seed)``) with Adam and a step schedule.
+
+    Returns the seconds spent training and the per-epoch history: one dict per epoch with
+    ``epoch``, ``lr`` (the rate the epoch trained at), ``train_loss``, ``train_accuracy`` (%,
+    on the batches as trained) and ``epoch_s``, plus what ``evaluate(model)`` returns (say a
+    test accuracy; rank 0 only, in eval mode, not counted in the seconds; it draws no random
+    numbers, so training is the same with or without it).
 
     ``config`` has ``epochs, batch_size, lr, weight_decay, lr_step, lr_gamma``; ``run`` names the
     run in the checkpoint and the progress bar. After every epoch the model, optimizer,
-    schedule, shuffling and random states go to ``ckpt`` (rank 0, atomically); a later call
-    resumes from it bitwise. Under ``ddp`` (an initialized torch.distributed group) training
-    is data parallel.
+    schedule, shuffling, random states and history go to ``ckpt`` (rank 0, atomically); a
+    later call resumes from it bitwise. Under ``ddp`` (an initialized torch.distributed group)
+    training is data parallel.
     """
     rank, world = _world() if ddp else (0, 1)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=config.lr_step, gamma=config.lr_gamma)
     shuffle = torch.Generator().manual_seed(seed)
     first_epoch, elapsed = 0, 0.0
+    history: list[dict] = []
     prefix = f"{run.get('model')}_{run.get('train_mode')}_seed{seed}_"
     others = [p.name for p in ckpt.parent.glob(prefix + "*.pt") if p != ckpt]
     if others and rank == 0:
@@ -254,6 +278,7 @@ def fit(
         shuffle.set_state(state["shuffle"])
         _set_rng_state(state["rng"])
         first_epoch, elapsed = state["epoch"], state["elapsed"]
+        history = list(state.get("history", []))  # checkpoints older than the history have none
         if rank == 0:
             tqdm.write(f"resuming {run.get('model')} ({run.get('train_mode')}, seed {seed}) after epoch {first_epoch}")
     net = data_parallel(model, device) if world > 1 else model
@@ -266,10 +291,17 @@ def fit(
         start = time.perf_counter()
         order = torch.randperm(len(labels), generator=shuffle)
         desc = f"{run.get('model')} {run.get('train_mode')} s{seed} epoch {epoch + 1}/{config.epochs}"
+        lr = optimizer.param_groups[0]["lr"]
         with tqdm(total=steps, desc=desc, disable=not progress or rank != 0, leave=False) as bar:
-            train_epoch(net, optimizer, images, labels, order, config.batch_size, device, bar, rank, world)
+            loss, accuracy = train_epoch(net, optimizer, images, labels, order, config.batch_size, device, bar, rank, world)
         scheduler.step()
-        elapsed += time.perf_counter() - start
+        seconds = time.perf_counter() - start
+        elapsed += seconds
+        entry = {"epoch": epoch + 1, "lr": lr, "train_loss": round(loss, 5), "train_accuracy": round(accuracy, 3)}
+        entry["epoch_s"] = round(seconds, 1)
+        if evaluate is not None and rank == 0:
+            entry.update(evaluate(model))
+        history.append(entry)
         if rank == 0:
             atomic_torch_save(
                 {
@@ -280,6 +312,7 @@ def fit(
                     "rng": _rng_state(),
                     "epoch": epoch + 1,
                     "elapsed": elapsed,
+                    "history": history,
                     "run": {**run, "seed": seed, **config.training()},
                 },
                 ckpt,
@@ -288,7 +321,7 @@ def fit(
             torch.distributed.barrier()
         if on_epoch_end is not None:
             on_epoch_end(epoch + 1)
-    return elapsed
+    return elapsed, history
 
 
 def provenance(device: torch.device) -> dict:

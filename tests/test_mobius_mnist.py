@@ -168,6 +168,10 @@ def test_interrupted_run_resumes_to_the_same_result(cache_dir, tmp_path):
 
     a, b = _records(straight)[0], _records(resumed)[0]
     assert (a["test_error_shifted"], a["test_error_centered"]) == (b["test_error_shifted"], b["test_error_centered"])
+    # the per-epoch history survives the interruption: the same losses and accuracies, epoch by epoch
+    assert [e["epoch"] for e in b["history"]] == [1, 2]
+    for entry_a, entry_b in zip(a["history"], b["history"]):
+        assert {k: v for k, v in entry_a.items() if k != "epoch_s"} == {k: v for k, v in entry_b.items() if k != "epoch_s"}
     weights_a = torch.load(next((straight / "models").iterdir()))
     weights_b = torch.load(next((resumed / "models").iterdir()))
     assert weights_a.keys() == weights_b.keys()

@@ -140,6 +140,10 @@ def test_quick_preset_end_to_end(tmp_path, capsys):
         if r["model"] == "cube_gauge_c4":
             # the digits moved by the cube's own rotations are seen exactly as the unmoved ones
             assert r["test_error_G"] == r["test_error_N"]
+        # one history entry per epoch; its last test accuracy is the record's, on the run's own test set
+        (last,) = r["history"]
+        assert last["epoch"] == 1 and last["lr"] == r["lr"] and 0 <= last["train_accuracy"] <= 100 and last["train_loss"] > 0
+        assert last[f"test_accuracy_{r['train_mode']}"] == round(100 - r[f"test_error_{r['train_mode']}"], 2)
     table = (out / "table.md").read_text()
     assert "one rotation per digit" in table and "| cube_gauge_c4 | cube sphere 6x8x8, C4 |" in table
     capsys.readouterr()

@@ -84,7 +84,7 @@ def run_one(
     model = build_model(model_name, MobiusStrip(28, 28)).to(device)
     train = data["train"]
     images = (train.shifted if train_mode == "shifted" else train.centered)[: config.train_size]
-    elapsed = fit(
+    elapsed, history = fit(
         model,
         images,
         train.labels[: config.train_size],
@@ -111,6 +111,7 @@ def run_one(
         "test_error_shifted": test_error(model, test.shifted[:n], test.labels[:n], device),
         "test_error_centered": test_error(model, test.centered[:n], test.labels[:n], device),
         "params": count_parameters(model),
+        "history": history,
     }
     record["wall_time_s"] = round(elapsed + time.perf_counter() - start, 1)
     record.update(provenance(device))

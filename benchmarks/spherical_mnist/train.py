@@ -55,7 +55,11 @@ def run_one(
     on_epoch_end: Callable[[int], None] | None = None,
     ddp: bool = False,
 ) -> dict:
-    """Train and evaluate one model; resume from its checkpoint if one exists. Returns the result record."""
+    """Train and evaluate one model; resume from its checkpoint if one exists. Returns the result record.
+
+    The record's ``history`` holds, per epoch, the train loss and accuracy and the accuracy on
+    the test set of the run's own train mode (``test_accuracy_N`` or ``test_accuracy_R``).
+    """
     if train_mode not in TRAIN_MODES:
         raise ValueError(f"train mode must be one of {TRAIN_MODES}, got {train_mode!r}")
     out_dir = Path(out_dir)
@@ -65,9 +69,10 @@ def run_one(
     np.random.seed(seed)
     random.seed(seed)
     model = build_model(model_name, build_atlas(model_name, config.quick_grids)).to(device)
-    train = data["train"]
+    train, test, n = data["train"], data["test"], config.test_size
     images = train.sets[train_mode][: config.train_size]
-    elapsed = fit(
+    own_test = test.sets[train_mode][:n]  # the test set of the run's own train mode, evaluated after every epoch
+    elapsed, history = fit(
         model,
         images,
         train.labels[: config.train_size],
@@ -79,17 +84,18 @@ def run_one(
         progress,
         on_epoch_end,
         ddp,
+        evaluate=lambda m: {f"test_accuracy_{train_mode}": round(100 - test_error(m, own_test, test.labels[:n], device), 2)},
     )
     world = torch.distributed.get_world_size() if ddp else 1
     if ddp and torch.distributed.get_rank() != 0:
         torch.distributed.barrier()  # rank 0 evaluates and records
         return {}
-    test, n = data["test"], config.test_size
     start = time.perf_counter()
     record = {"model": model_name, "train_mode": train_mode, "seed": seed, **asdict(config)}
     for name in TEST_SETS:
         record[f"test_error_{name}"] = test_error(model, test.sets[name][:n], test.labels[:n], device)
     record["params"] = count_parameters(model)
+    record["history"] = history
     record["wall_time_s"] = round(elapsed + time.perf_counter() - start, 1)
     record.update(provenance(device))
     record["processes"] = world
