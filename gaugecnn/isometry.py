@@ -1,14 +1,27 @@
-"""Isometries: symmetries of the manifold, acting on fields as FieldMaps at any resolution."""
+"""Isometries: symmetries of the manifold, acting on fields as FieldMaps at any resolution.
+
+An isometry is handed the space its fields live on -- an ``Atlas``, or a ``gaugecnn.Manifold``,
+which forwards the atlas's interface and adds its geometry -- and returns its FieldMap there.
+``RigidMotion`` needs the embedding, so a manifold.
+"""
 
 from __future__ import annotations
 
-import itertools
 from abc import ABC, abstractmethod
+from functools import lru_cache
+from typing import TYPE_CHECKING, Union
 
 import numpy as np
 
 from .atlas import Atlas
 from .fieldmap import FieldMap
+from .geometry import gluing_mismatches, neighbours, pixel_name, point_lookup
+from .groups import describe_matrix
+
+if TYPE_CHECKING:
+    from .manifold import Manifold
+
+Space = Union[Atlas, "Manifold"]  # where fields live: an atlas, or a manifold (an atlas with geometry)
 
 __all__ = ["ChartRotation", "Isometry", "RigidMotion", "Translation"]
 
@@ -24,7 +37,7 @@ class Isometry(ABC):
     name: str = "isometry"
 
     @abstractmethod
-    def field_map(self, atlas: Atlas) -> FieldMap:
+    def field_map(self, atlas: Space) -> FieldMap:
         """The FieldMap ``f -> f ∘ φ⁻¹`` (with gauge elements) on this atlas.
 
         Raises ValueError if the isometry does not map pixels to pixels at this resolution.
@@ -58,7 +71,7 @@ class Translation(Isometry):
         self.offset, self.chart_shape, self.period = tuple(offset), tuple(chart_shape), tuple(period)
         self.name = f"translation{self.offset} of {self.chart_shape[0]}x{self.chart_shape[1]}"
 
-    def field_map(self, atlas: Atlas) -> FieldMap:
+    def field_map(self, atlas: Space) -> FieldMap:
         """The shift at ``atlas``'s resolution (offsets scaled by its chart shape); refused where pixels would cross a boundary."""
         offset = []
         for axis, name in enumerate(("rows", "columns")):
@@ -87,23 +100,28 @@ class ChartRotation(Isometry):
         self.element = element
         self.name = f"rotation({description or element})"
 
-    def field_map(self, atlas: Atlas) -> FieldMap:
+    def field_map(self, atlas: Space) -> FieldMap:
         """The rotation as a FieldMap on ``atlas``: the same gauge transform in every chart."""
         return atlas.gauge_transform([self.element] * atlas.num_charts)
 
 
 class RigidMotion(Isometry):
-    """An orthogonal map ``Q`` of R³ acting on an atlas embedded in R³ by ``atlas.embedding()``.
+    """An orthogonal map ``Q`` of R³ acting on a manifold embedded in R³ by its ``embedding()``.
 
-    It is an isometry of the atlas when it maps pixels to pixels: the pixel at ``x`` moves to
-    the pixel at ``Q x``. The feature it carries is expressed in the new pixel's frame by the
-    gauge element ``g`` read off the lattice: for a step ``e`` to a neighbour of the old
-    pixel, ``Q`` carries that neighbour to the neighbour of the new pixel at the step
-    ``g e``. Neighbours are looked up through the atlas's transport padding, so the rule
-    holds across chart edges. Pixels with no image among the pixels, and pixels at cone
-    points (``atlas.cone_pixels``, which the layers keep at zero), get no source; any other
-    pixel that does not map to a pixel, or whose frame change is not in the group, is an
-    error.
+    It is an isometry of the manifold when it maps pixels to pixels: the pixel at ``x`` moves
+    to the pixel at ``Q x``. The feature it carries is expressed in the new pixel's frame by the
+    gauge element ``g`` read off the lattice: for a step ``e`` to a neighbour of the old pixel
+    (the lattice's nearest neighbours: four on the square lattice, six on the hexagonal one),
+    ``Q`` carries that neighbour to the neighbour of the new pixel at the step ``g e``.
+    Neighbours are looked up through the atlas's transport padding, so the rule holds across
+    chart edges. Pixels with no image among the pixels, and pixels at cone points
+    (``atlas.cone_pixels``, which the layers keep at zero), get no source. Errors name the
+    chart and pixel: a pixel that does not map to a pixel (not an isometry at this
+    resolution), neighbours that the motion carries to pixels that are not neighbours (the
+    embedding and the gluings disagree), or a frame change outside the group.
+
+    Field maps are cached on the motion, the atlas and the embedding, so equal manifolds
+    compute each one once.
 
     Args:
         matrix: the orthogonal ``3 x 3`` matrix ``Q`` (rotation, or reflection when the group has them).
@@ -117,55 +135,87 @@ class RigidMotion(Isometry):
         self.matrix = q
         self.name = name or f"rigid motion {np.round(q, 3).tolist()}"
 
-    def field_map(self, atlas: Atlas) -> FieldMap:
-        """The motion on ``atlas``: each pixel from the pixel at ``Q⁻¹ x`` of its embedded position ``x``, with the frame change."""
-        from scipy.spatial import cKDTree
-
-        points = np.asarray(atlas.embedding(), dtype=np.float64).reshape(-1, 3)
-        tree = cKDTree(points)
-        spacing = tree.query(points, k=2)[0][:, 1].min()  # the closest two pixels
-        tol = spacing / 4
-
-        def pixel_at(xyz: np.ndarray) -> np.ndarray:
-            dist, idx = tree.query(xyz)
-            return np.where(dist < tol, idx, -1)
-
-        n, h, w = atlas.grid
-        group = atlas.group
-        # target q takes source p with Q x_p = x_q: p is the pixel at Qᵀ x_q
-        source = pixel_at(points @ self.matrix)
-        cone = atlas.cone_pixels.reshape(-1)
-        missing = (source < 0) & ~cone
-        if missing.any():
-            raise ValueError(
-                f"{self.name} does not map pixels of {atlas!r} to pixels (first at flat index "
-                f"{int(np.flatnonzero(missing)[0])}): it is not an isometry at this resolution"
+    def field_map(self, atlas: Space) -> FieldMap:
+        """The motion on ``atlas`` (a manifold with an embedding): each pixel from the pixel at ``Q⁻¹ x``, with the frame change."""
+        embedding = getattr(atlas, "embedding", None)
+        value = getattr(atlas, "atlas", atlas)
+        if embedding is None or not isinstance(value, Atlas):
+            raise TypeError(
+                f"{self.name} needs a manifold with an embedding in R³ (a gaugecnn.Manifold), got {type(atlas).__name__}; "
+                "a plain Atlas has no geometry"
             )
-        # each pixel's neighbours at every step of the 3 x 3 window, through the padding map
-        pad = atlas.padding_map(1).source.reshape(n, h + 2, w + 2)
-        steps = [(dy, dx) for dy, dx in itertools.product((-1, 0, 1), repeat=2) if (dy, dx) != (0, 0)]
-        ci, ii, jj = np.unravel_index(np.arange(n * h * w), (n, h, w))
-        neighbour = np.stack([pad[ci, ii + 1 + dy, jj + 1 + dx] for dy, dx in steps], 1)  # (P, 8)
-        carried = np.where(neighbour >= 0, pixel_at(points[np.maximum(neighbour, 0)] @ self.matrix.T), -1)
-        # the step b from the new pixel that each step a from the old one goes to (-1: none)
-        targets = source >= 0
-        old = np.where(targets, source, 0)
-        matched = (carried[old][:, :, None] >= 0) & (carried[old][:, :, None] == neighbour[:, None, :])  # (P, 8, 8)
-        goes_to = np.where(matched.any(2), matched.argmax(2), -1)  # (P, 8)
-        # where each group element sends each step (-1: out of the window)
-        index = {step: k for k, step in enumerate(steps)}
-        sends = np.array(
-            [[index.get(_step(group.matrix(g) @ step), -2) for step in steps] for g in range(group.order)]
-        )  # (G, 8); -2 never equals a match
-        consistent = ((goes_to[:, None, :] < 0) | (sends[None, :, :] == goes_to[:, None, :])).all(2)  # (P, G)
-        decided = consistent.sum(1) == 1
-        undecided = targets & ~decided & ~cone & ~cone[old]
-        if undecided.any():
-            q = int(np.flatnonzero(undecided)[0])
-            raise ValueError(
-                f"{self.name} changes the frame at pixel {np.unravel_index(q, (n, h, w))} of {atlas!r} by a map "
-                f"that is not in {group.name} (or that its neighbours do not pin down); use a group that contains "
-                "it (reflections need a dihedral group)"
-            )
-        element = np.where(decided, consistent.argmax(1), 0)
-        return FieldMap(group, atlas.grid, atlas.grid, source.reshape(atlas.grid), element.reshape(atlas.grid))
+        points = np.ascontiguousarray(embedding(), dtype=np.float64)
+        if points.shape != (*value.grid, 3):
+            raise ValueError(f"the embedding of {atlas!r} has shape {points.shape}; expected (charts, H, W, 3) = {(*value.grid, 3)}")
+        return _motion_map(self.matrix.tobytes(), self.name, value, points.tobytes())
+
+
+@lru_cache(maxsize=512)
+def _motion_map(matrix: bytes, name: str, atlas: Atlas, points_bytes: bytes) -> FieldMap:
+    q = np.frombuffer(matrix, dtype=np.float64).reshape(3, 3)
+    points = np.frombuffer(points_bytes, dtype=np.float64).reshape(-1, 3)
+    lookup = point_lookup(points)
+    n, h, w = atlas.grid
+    group = atlas.group
+    cone = atlas.cone_pixels.reshape(-1)
+    # target t takes source s with Q x_s = x_t: s is the pixel at Qᵀ x_t
+    source = lookup.find(points @ q)
+    missing = (source < 0) & ~cone
+    if missing.any():
+        raise ValueError(
+            f"{name} does not map the pixels of {atlas!r} to pixels: no pixel lands on "
+            f"{pixel_name(atlas, int(np.flatnonzero(missing)[0]))}; it is not an isometry at this resolution"
+        )
+    table = neighbours(atlas)  # (P, K)
+    steps = group.lattice.neighbour_steps()
+    carried = np.where(table >= 0, lookup.find(points[np.maximum(table, 0)] @ q.T), -1)  # where Q takes each neighbour
+    used = (source >= 0) & ~cone
+    used &= ~cone[np.maximum(source, 0)]
+    old = np.maximum(source, 0)
+    # step b of the new pixel t that step a of its old pixel goes to (-1: unknown)
+    image = carried[old]  # (P, K): the images of the old pixel's neighbours
+    matched = (image[:, :, None] >= 0) & (image[:, :, None] == table[:, None, :])  # (P, K, K)
+    goes_to = np.where(matched.any(2), matched.argmax(2), -1)
+    # a cone pixel's neighbours through a chart corner are not all in the halo: only others count
+    stray = used[:, None] & (image >= 0) & (goes_to < 0) & ~cone[np.maximum(image, 0)]
+    if stray.any():
+        t, a = (int(v) for v in np.argwhere(stray)[0])
+        far = gluing_mismatches(atlas, points.reshape(*atlas.grid, 3))
+        hint = f" The embedding puts glued neighbours apart, e.g. {far[0].describe(atlas)}." if far else ""
+        raise ValueError(
+            f"{name} on {atlas!r}: the embedding and the gluings disagree. {pixel_name(atlas, int(old[t]))} has the neighbour "
+            f"{pixel_name(atlas, int(table[old[t], a]))} at step {tuple(int(v) for v in steps[a])}, which the motion carries to "
+            f"{pixel_name(atlas, int(image[t, a]))}, not a neighbour of its image {pixel_name(atlas, t)}.{hint} "
+            "gaugecnn.testing.check_manifold names the gluings that disagree"
+        )
+    # where each group element sends each step (-2: off the lattice's neighbours, which never matches)
+    index = {(int(dy), int(dx)): k for k, (dy, dx) in enumerate(steps)}
+    sends = np.array([[index.get(tuple(int(v) for v in group.matrix(g) @ s), -2) for s in steps] for g in range(group.order)])
+    consistent = ((goes_to[:, None, :] < 0) | (sends[None, :, :] == goes_to[:, None, :])).all(2)  # (P, G)
+    decided = consistent.sum(1) == 1
+    undecided = used & ~decided
+    if undecided.any():
+        t = int(np.flatnonzero(undecided)[0])
+        pairs = [(steps[a], steps[b]) for a, b in enumerate(goes_to[t]) if b >= 0]
+        needed = _step_map(pairs)
+        if needed is None:
+            what = "by a map its neighbours do not pin down"
+        else:
+            what = f"by {describe_matrix(needed, group.lattice)} (lattice matrix {needed.tolist()})"
+        raise ValueError(
+            f"{name} changes the frame at {pixel_name(atlas, int(old[t]))} -> {pixel_name(atlas, t)} of {atlas!r} {what}, "
+            f"which is not in {group.name}; use a group that contains it (reflections need a dihedral group)"
+        )
+    element = np.where(decided, consistent.argmax(1), 0)
+    return FieldMap(group, atlas.grid, atlas.grid, source.reshape(atlas.grid), element.reshape(atlas.grid))
+
+
+def _step_map(pairs) -> np.ndarray | None:
+    """The integer matrix sending each first step to its second (least squares), or None if there are too few."""
+    if len(pairs) < 2:
+        return None
+    a = np.array([p[0] for p in pairs], dtype=np.float64)
+    b = np.array([p[1] for p in pairs], dtype=np.float64)
+    m, *_ = np.linalg.lstsq(a, b, rcond=None)
+    rounded = np.round(m.T)
+    return rounded.astype(np.int64) if np.allclose(m.T, rounded, atol=1e-9) else None

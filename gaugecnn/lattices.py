@@ -73,6 +73,13 @@ class Lattice:
         """Cartesian position ``B y`` of lattice points ``y = offset`` (the last axis holds ``(dy, dx)``)."""
         return np.asarray(offset, dtype=np.float64) @ self.basis.T
 
+    def neighbour_steps(self) -> np.ndarray:
+        """``(K, 2)`` integer offsets of a pixel's nearest neighbours, in raster order: four on the
+        square lattice (not the diagonals), six on the hexagonal one (not ``(1, -1)``, ``(-1, 1)``)."""
+        steps = np.array([(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dy, dx) != (0, 0)])
+        lengths = np.linalg.norm(self.point(steps), axis=1)
+        return steps[lengths <= lengths.min() + 1e-9]
+
     def angle(self, a, b) -> float:
         """Angle in degrees between the lattice vectors ``a`` and ``b``."""
         u, v = self.point(a), self.point(b)

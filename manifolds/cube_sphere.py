@@ -10,6 +10,7 @@ from gaugecnn.atlas import Atlas, Gluing
 from gaugecnn.fieldmap import FieldMap
 from gaugecnn.groups import StructureGroup, cyclic_group
 from gaugecnn.isometry import Isometry
+from gaugecnn.manifold import Manifold
 
 __all__ = ["CubeSphere", "CubeRotation"]
 
@@ -52,7 +53,7 @@ def _gluings() -> list[Gluing]:
     return gluings
 
 
-class CubeSphere(Atlas):
+class CubeSphere(Manifold):
     """The surface of the cube ``[-1, 1]^3``: six ``n x n`` faces named ``+x, -x, +y, -y, +z, -z``.
 
     Each face's frame (rows along R, columns along C) is right-handed about its outward
@@ -75,7 +76,7 @@ class CubeSphere(Atlas):
     """
 
     def __init__(self, n: int = 16, group: StructureGroup | None = None):
-        super().__init__(group or cyclic_group(4), (n, n), list(_FRAMES), _gluings())
+        super().__init__(Atlas(group or cyclic_group(4), (n, n), list(_FRAMES), _gluings()))
         self.n = n
 
     def embedding(self) -> np.ndarray:
@@ -90,11 +91,15 @@ class CubeSphere(Atlas):
         )
         return points / np.linalg.norm(points, axis=-1, keepdims=True)
 
-    def with_chart_shape(self, chart_shape: tuple[int, int]) -> Atlas:
-        """The cube sphere at another resolution (square ``chart_shape``), or the generic atlas for other shapes."""
-        if chart_shape[0] == chart_shape[1]:
-            return CubeSphere(chart_shape[0], self.group)
-        return super().with_chart_shape(chart_shape)
+    def with_chart_shape(self, chart_shape: tuple[int, int]) -> CubeSphere:
+        """The cube sphere at another resolution: square faces of ``chart_shape = (n, n)``.
+
+        Args:
+            chart_shape: the new ``(n, n)``.
+        """
+        if chart_shape[0] != chart_shape[1]:
+            raise ValueError(f"a CubeSphere has square faces, not {chart_shape}")
+        return CubeSphere(chart_shape[0], self.group)
 
     @staticmethod
     def face_frames() -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
@@ -131,10 +136,17 @@ class CubeRotation(Isometry):
         self.matrix = np.asarray(matrix, dtype=np.int64)
         self.name = f"cube symmetry {self.matrix.tolist()}"
 
-    def field_map(self, atlas: Atlas) -> FieldMap:
-        """The symmetry on ``atlas``, a CubeSphere of any resolution: faces permuted, pixels moved, frames changed."""
-        if set(atlas.charts) != set(_FRAMES) or atlas.chart_shape[0] != atlas.chart_shape[1]:
-            raise ValueError(f"a cube symmetry acts on a CubeSphere atlas, not on {atlas!r}")
+    def field_map(self, atlas: Atlas | Manifold) -> FieldMap:
+        """The symmetry on ``atlas``, a CubeSphere of any resolution: faces permuted, pixels moved, frames changed.
+
+        It reads the faces' own frames, so it acts on a ``CubeSphere`` itself; a restricted or
+        re-oriented one carries it through ``isometries()`` (``TransportedIsometry``).
+        """
+        if not isinstance(atlas, CubeSphere):
+            raise ValueError(
+                f"a cube symmetry acts on a CubeSphere, not on {atlas!r}; for a derived one use its isometries() "
+                "or RigidMotion(matrix)"
+            )
         n = atlas.chart_shape[0]
         index = {c: k for k, c in enumerate(atlas.charts)}
         q_inv = self.matrix.T

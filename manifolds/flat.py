@@ -5,13 +5,14 @@ from __future__ import annotations
 from itertools import product
 
 from gaugecnn.atlas import Atlas
+from gaugecnn.manifold import Manifold
 from gaugecnn.groups import StructureGroup, flip_group, trivial_group
 from gaugecnn.isometry import Translation
 
 __all__ = ["Cylinder", "Torus", "KleinBottle"]
 
 
-class Cylinder(Atlas):
+class Cylinder(Manifold):
     """A ``height x length`` band whose left and right edges are glued straight.
 
     Walking off the right end you come back in at the left end, the same way up; the top
@@ -29,7 +30,15 @@ class Cylinder(Atlas):
     """
 
     def __init__(self, height: int = 28, length: int = 28, group: StructureGroup | None = None):
-        super().__init__(group or trivial_group(), (height, length), 1, [(0, "left", 0, "right", False)])
+        super().__init__(Atlas(group or trivial_group(), (height, length), 1, [(0, "left", 0, "right", False)]))
+
+    def with_chart_shape(self, chart_shape: tuple[int, int]) -> Cylinder:
+        """The cylinder on a chart of ``chart_shape = (height, length)``.
+
+        Args:
+            chart_shape: the new ``(height, length)``.
+        """
+        return Cylinder(chart_shape[0], chart_shape[1], self.group)
 
     def shift(self, s: int) -> Translation:
         """The isometry moving everything ``s`` pixels around the cylinder (along the columns)."""
@@ -43,7 +52,7 @@ class Cylinder(Atlas):
         return f"Cylinder(height={self.chart_shape[0]}, length={self.chart_shape[1]}, group={self.group.name})"
 
 
-class Torus(Atlas):
+class Torus(Manifold):
     """A ``height x width`` chart with both pairs of opposite edges glued straight.
 
     Isometries: shifts by ``(dy, dx)`` (periods ``height`` and ``width``); the halo corners
@@ -61,11 +70,16 @@ class Torus(Atlas):
 
     def __init__(self, height: int = 28, width: int = 28, group: StructureGroup | None = None):
         super().__init__(
-            group or trivial_group(),
-            (height, width),
-            1,
-            [(0, "left", 0, "right", False), (0, "top", 0, "bottom", False)],
+            Atlas(group or trivial_group(), (height, width), 1, [(0, "left", 0, "right", False), (0, "top", 0, "bottom", False)])
         )
+
+    def with_chart_shape(self, chart_shape: tuple[int, int]) -> Torus:
+        """The torus on a chart of ``chart_shape = (height, width)``.
+
+        Args:
+            chart_shape: the new ``(height, width)``.
+        """
+        return Torus(chart_shape[0], chart_shape[1], self.group)
 
     def shift(self, dy: int, dx: int) -> Translation:
         """The isometry moving everything ``dy`` rows and ``dx`` columns, both periodic."""
@@ -80,7 +94,7 @@ class Torus(Atlas):
         return f"Torus(height={self.chart_shape[0]}, width={self.chart_shape[1]}, group={self.group.name})"
 
 
-class KleinBottle(Atlas):
+class KleinBottle(Manifold):
     """A ``height x length`` chart: left and right glued reversed (the twist), top and bottom straight.
 
     Going around the length brings you back upside down (the transition is the flip, so
@@ -102,11 +116,16 @@ class KleinBottle(Atlas):
 
     def __init__(self, height: int = 28, length: int = 28, group: StructureGroup | None = None):
         super().__init__(
-            group or flip_group(),
-            (height, length),
-            1,
-            [(0, "left", 0, "right", True), (0, "top", 0, "bottom", False)],
+            Atlas(group or flip_group(), (height, length), 1, [(0, "left", 0, "right", True), (0, "top", 0, "bottom", False)])
         )
+
+    def with_chart_shape(self, chart_shape: tuple[int, int]) -> KleinBottle:
+        """The Klein bottle on a chart of ``chart_shape = (height, length)``.
+
+        Args:
+            chart_shape: the new ``(height, length)``.
+        """
+        return KleinBottle(chart_shape[0], chart_shape[1], self.group)
 
     def shift(self, dy: int, dx: int) -> Translation:
         """The isometry moving everything ``dy`` rows (0 or ``height / 2``) and ``dx`` columns (period ``2 length``)."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import numbers
 
 import numpy as np
 
@@ -20,6 +21,7 @@ from gaugecnn.atlas import Atlas, Gluing
 from gaugecnn.groups import StructureGroup, cyclic_group
 from gaugecnn.isometry import RigidMotion
 from gaugecnn.lattices import hexagonal_lattice
+from gaugecnn.manifold import Manifold
 
 __all__ = ["IcoSphere", "icosahedron_vertices", "icosahedral_rotations"]
 
@@ -82,6 +84,9 @@ def _gluings() -> list[Gluing]:
     return gluings
 
 
+_GLUINGS = tuple(_gluings())
+
+
 def _positions(n: int) -> np.ndarray:
     """The 3D points (on the icosahedron's faces) of every stored vertex: ``(10, n, n, 3)``.
 
@@ -126,7 +131,7 @@ def icosahedral_rotations(reflections: bool = False) -> list[np.ndarray]:
     return found + [-q for q in found] if reflections else found
 
 
-class IcoSphere(Atlas):
+class IcoSphere(Manifold):
     """The icosahedral sphere at resolution ``r``: ten ``2^r x 2^r`` rhombic vertex charts.
 
     The structure group is ``C6`` (the default) or ``D6`` on the hexagonal lattice. Charts
@@ -152,15 +157,16 @@ class IcoSphere(Atlas):
     """
 
     def __init__(self, r: int = 2, group: StructureGroup | None = None):
-        if not isinstance(r, int) or r < 0:
+        if isinstance(r, (bool, np.bool_)) or not isinstance(r, numbers.Integral) or r < 0:
             raise ValueError(f"the resolution r must be an integer >= 0 (2^r segments per edge), got {r!r}")
+        r = int(r)
         group = group or cyclic_group(6)
         if group.lattice != hexagonal_lattice():
             raise ValueError(
                 f"an IcoSphere lives on the hexagonal lattice, but {group.name} is a group of the {group.lattice.name} "
                 "lattice; use cyclic_group(6), dihedral_group(6), or e.g. cyclic_group(2, hexagonal_lattice())"
             )
-        super().__init__(group, (2**r, 2**r), list(_CHARTS), _gluings(), grid="vertices")
+        super().__init__(Atlas(group, (2**r, 2**r), list(_CHARTS), _GLUINGS, grid="vertices"))
         self.r = r
 
     def embedding(self) -> np.ndarray:
@@ -168,12 +174,16 @@ class IcoSphere(Atlas):
         points = _positions(self.chart_shape[0])
         return points / np.linalg.norm(points, axis=-1, keepdims=True)
 
-    def with_chart_shape(self, chart_shape: tuple[int, int]) -> Atlas:
-        """The icosphere of another level (``chart_shape`` square, of a power-of-two side), or the generic atlas otherwise."""
+    def with_chart_shape(self, chart_shape: tuple[int, int]) -> IcoSphere:
+        """The icosphere of another level: square charts of a power-of-two side ``chart_shape = (2^r, 2^r)``.
+
+        Args:
+            chart_shape: the new ``(n, n)``, ``n`` a power of two.
+        """
         h, w = chart_shape
-        if h == w and h > 0 and (h & (h - 1)) == 0:
-            return IcoSphere(h.bit_length() - 1, self.group)
-        return super().with_chart_shape(chart_shape)
+        if h != w or h < 1 or (h & (h - 1)):
+            raise ValueError(f"an IcoSphere has square charts of a power-of-two side, not {chart_shape}")
+        return IcoSphere(h.bit_length() - 1, self.group)
 
     def isometries(self) -> list[RigidMotion]:
         """The rotations of the icosahedron (and its reflections when the group has them)."""

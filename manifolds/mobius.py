@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from gaugecnn.atlas import Atlas
+from gaugecnn.manifold import Manifold
 from gaugecnn.groups import StructureGroup, flip_group
 from gaugecnn.isometry import Translation
 
 __all__ = ["MobiusStrip"]
 
 
-class MobiusStrip(Atlas):
+class MobiusStrip(Manifold):
     """A Möbius strip of ``width x length`` pixels: one chart, ends glued reversed.
 
     Picture it as a paper band: the chart's rows run across the band (its width), its
@@ -34,8 +35,16 @@ class MobiusStrip(Atlas):
     """
 
     def __init__(self, width: int = 28, length: int = 28, group: StructureGroup | None = None):
-        super().__init__(group or flip_group(), (width, length), 1, [(0, "left", 0, "right", True)])
+        super().__init__(Atlas(group or flip_group(), (width, length), 1, [(0, "left", 0, "right", True)]))
         self.width, self.length = width, length
+
+    def with_chart_shape(self, chart_shape: tuple[int, int]) -> MobiusStrip:
+        """The strip on a chart of ``chart_shape = (width, length)``.
+
+        Args:
+            chart_shape: the new ``(width, length)``.
+        """
+        return MobiusStrip(chart_shape[0], chart_shape[1], self.group)
 
     def shift(self, s: int) -> Translation:
         """The isometry moving everything ``s`` pixels along the band (at this resolution)."""

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from gaugecnn.atlas import Atlas
+from gaugecnn.manifold import Manifold
 from gaugecnn.groups import StructureGroup, cyclic_group
 from gaugecnn.isometry import ChartRotation
 
 __all__ = ["Plane"]
 
 
-class Plane(Atlas):
+class Plane(Manifold):
     """A ``size x size`` image: one chart, no gluings, boundary (zeros) all around.
 
     Its isometries are the rotations by multiples of 90 degrees about the image centre
-    (and the reflections, when the group has them): the group elements themselves.
+    (and the reflections, when the group has them): the group elements that map the chart
+    onto itself. On the hexagonal lattice a chart is a rhombus, which only the half turn and
+    (under D6) the reflections across its diagonals preserve.
 
     Args:
         size: the side of the square image in pixels.
@@ -26,12 +29,22 @@ class Plane(Atlas):
     """
 
     def __init__(self, size: int = 28, group: StructureGroup | None = None):
-        super().__init__(group or cyclic_group(4), (size, size), 1, [])
+        super().__init__(Atlas(group or cyclic_group(4), (size, size), 1, []))
         self.size = size
 
+    def with_chart_shape(self, chart_shape: tuple[int, int]) -> Plane:
+        """The plane on a square chart of ``chart_shape = (size, size)``.
+
+        Args:
+            chart_shape: the new ``(size, size)``.
+        """
+        if chart_shape[0] != chart_shape[1]:
+            raise ValueError(f"a Plane is a square chart, not {chart_shape}")
+        return Plane(chart_shape[0], self.group)
+
     def isometries(self) -> list[ChartRotation]:
-        """The rotations (and reflections) of the image about its centre: one per group element."""
-        return [ChartRotation(g, self.group.describe(g)) for g in range(self.group.order)]
+        """The rotations (and reflections) of the image about its centre that map it onto itself."""
+        return [ChartRotation(g, self.group.describe(g)) for g in self.shape_preserving_elements()]
 
     def __repr__(self) -> str:
         return f"Plane(size={self.size}, group={self.group.name})"

@@ -8,6 +8,7 @@ from torch import nn
 
 from ..atlas import Atlas
 from ..fieldmap import FieldGather, spatial_shape
+from ..manifold import Manifold
 from ..representations import FieldType
 
 __all__ = ["AtlasModule", "TransportPad", "check_field", "check_group"]
@@ -47,10 +48,10 @@ class AtlasModule(nn.Module):
     cones: torch.Tensor | None
     blind: torch.Tensor | None
 
-    def __init__(self, atlas: Atlas):
+    def __init__(self, atlas: Atlas | Manifold):
         super().__init__()
-        if not isinstance(atlas, Atlas):
-            raise TypeError(f"expected a gaugecnn Atlas, got {type(atlas).__name__}")
+        if not isinstance(atlas, (Atlas, Manifold)):
+            raise TypeError(f"expected a gaugecnn Atlas or Manifold, got {type(atlas).__name__}")
         self.atlas = atlas
 
     def _bind(self) -> None:
@@ -75,7 +76,7 @@ class AtlasModule(nn.Module):
         """``y`` with the pixels zeroed whose window covers a cone point (for 3 x 3 windows: the cone pixels)."""
         return y if self.blind is None else y.masked_fill(self.blind, 0.0)
 
-    def rebind(self, atlas: Atlas) -> None:
+    def rebind(self, atlas: Atlas | Manifold) -> None:
         """Bind the module to another atlas of the same grid and group (e.g. one with other gluings), in place.
 
         Index buffers are rebuilt on the device the module is on; learned parameters are kept.
