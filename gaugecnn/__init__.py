@@ -1,8 +1,8 @@
 """gaugecnn: gauge-equivariant (coordinate independent) CNNs on atlases of pixel-grid charts.
 
 The core: structure groups, representations and field types, steerable kernel bases,
-atlases with derived transition elements, and the FieldMap primitive behind transport
-padding, isometries and gauge transforms. Layers live in ``gaugecnn.nn``, equivariance
+atlases with derived transition elements, manifolds (an atlas with its geometry), and the
+FieldMap primitive behind transport padding, isometries and gauge transforms. Layers live in ``gaugecnn.nn``, equivariance
 checks in ``gaugecnn.testing``.
 """
 
@@ -12,6 +12,7 @@ from .groups import StructureGroup, cyclic_group, dihedral_group, flip_group, tr
 from .isometry import ChartRotation, Isometry, RigidMotion, Translation
 from .kernels import bias_basis, kernel_basis, kernel_support, ring_functions
 from .lattices import Lattice, hexagonal_lattice, square_lattice
+from .manifold import DerivedManifold, Manifold
 from .representations import (
     FieldType,
     Representation,
@@ -30,11 +31,13 @@ __version__ = "0.1.0"
 __all__ = [
     "Atlas",
     "ChartRotation",
+    "DerivedManifold",
     "FieldMap",
     "FieldType",
     "Gluing",
     "Isometry",
     "Lattice",
+    "Manifold",
     "Representation",
     "RigidMotion",
     "Translation",

@@ -81,6 +81,7 @@ class FieldMap:
             raise ValueError("FieldMap source index out of range of the source grid")
         for a in (self.source, self.element):
             a.setflags(write=False)
+        object.__setattr__(self, "_plans", {})  # gather plans per (field type, layout), built once
 
     @property
     def valid(self) -> np.ndarray:
@@ -111,6 +112,12 @@ class FieldMap:
         """
         if field_type.group != self.group:
             raise ValueError(f"field type of group {field_type.group.name} on a map of group {self.group.name}")
+        key = (field_type, charts_first)
+        if key not in self._plans:
+            self._plans[key] = self._gather_plan(field_type, charts_first)
+        return self._plans[key]
+
+    def _gather_plan(self, field_type: FieldType, charts_first: bool) -> tuple[np.ndarray, np.ndarray]:
         mats = field_type.matrices  # (order, C, C)
         nonzero = np.abs(mats) > 1e-12
         depth = max(1, int(nonzero.sum(axis=2).max()))
@@ -135,7 +142,10 @@ class FieldMap:
         coeff = coeff.reshape(depth, channels, *grid)
         if charts_first:
             index, coeff = index.transpose(0, 2, 1, 3, 4), coeff.transpose(0, 2, 1, 3, 4)
-        return index.reshape(depth, -1), coeff.reshape(depth, -1)
+        index, coeff = np.ascontiguousarray(index.reshape(depth, -1)), np.ascontiguousarray(coeff.reshape(depth, -1))
+        index.setflags(write=False)
+        coeff.setflags(write=False)
+        return index, coeff
 
     def apply(self, x: torch.Tensor, field_type: FieldType) -> torch.Tensor:
         """Move a field ``x`` of ``field_type``, shape ``(batch, channels, *source spatial)``, to the target grid."""
@@ -171,9 +181,9 @@ class FieldGather(nn.Module):
             halo = np.flatnonzero(~interior.reshape(-1).numpy() & np.any(coeff != 0, axis=0))
             index, coeff = index[:, halo], coeff[:, halo]
             self.register_buffer("halo", torch.from_numpy(halo), persistent=False)
-        self.register_buffer("index", torch.from_numpy(index), persistent=False)
+        self.register_buffer("index", torch.tensor(index), persistent=False)
         # float64, cast to the input's dtype on use: exact for any ρ, whatever the default dtype
-        self.register_buffer("coeff", torch.from_numpy(coeff), persistent=False)
+        self.register_buffer("coeff", torch.tensor(coeff), persistent=False)
         # a pure permutation needs no multiply
         self.plain_gather = bool(index.shape[0] == 1 and np.all(coeff == 1.0))
 

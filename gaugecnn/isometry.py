@@ -196,6 +196,12 @@ def _motion_map(matrix: bytes, name: str, atlas: Atlas, points_bytes: bytes) -> 
     undecided = used & ~decided
     if undecided.any():
         t = int(np.flatnonzero(undecided)[0])
+        far = gluing_mismatches(atlas, points.reshape(*atlas.grid, 3))
+        if far:  # the frames cannot be read where the gluings put neighbours in the wrong places
+            raise ValueError(
+                f"{name} cannot read the frame change at {pixel_name(atlas, t)} of {atlas!r}: the embedding and the gluings "
+                f"disagree, e.g. {far[0].describe(atlas)}. gaugecnn.testing.check_manifold names the gluings that disagree"
+            )
         pairs = [(steps[a], steps[b]) for a, b in enumerate(goes_to[t]) if b >= 0]
         needed = _step_map(pairs)
         if needed is None:

@@ -144,8 +144,7 @@ class CubeRotation(Isometry):
         """
         if not isinstance(atlas, CubeSphere):
             raise ValueError(
-                f"a cube symmetry acts on a CubeSphere, not on {atlas!r}; for a derived one use its isometries() "
-                "or RigidMotion(matrix)"
+                f"a cube symmetry acts on a CubeSphere, not on {atlas!r}; for a derived one use its isometries() or RigidMotion(matrix)"
             )
         n = atlas.chart_shape[0]
         index = {c: k for k, c in enumerate(atlas.charts)}

@@ -115,9 +115,7 @@ class KleinBottle(Manifold):
     """
 
     def __init__(self, height: int = 28, length: int = 28, group: StructureGroup | None = None):
-        super().__init__(
-            Atlas(group or flip_group(), (height, length), 1, [(0, "left", 0, "right", True), (0, "top", 0, "bottom", False)])
-        )
+        super().__init__(Atlas(group or flip_group(), (height, length), 1, [(0, "left", 0, "right", True), (0, "top", 0, "bottom", False)]))
 
     def with_chart_shape(self, chart_shape: tuple[int, int]) -> KleinBottle:
         """The Klein bottle on a chart of ``chart_shape = (height, length)``.

@@ -4,7 +4,8 @@ Everything here comes from the general core (hexagonal lattice, vertex-grid atla
 transitions, RigidMotion); these tests check that it adds up to the grid of Cohen et al.
 (2019) and that every layer is exactly equivariant on it: gauge transforms that re-orient
 every chart, all 60 rotations under C6, a seeded sample of the 120 rotations and
-reflections under D6, float64 at the default tolerance and float32 at its own.
+reflections under D6, float64 at the default tolerance (``check_manifold`` in
+``test_manifold_concept.py``) and float32 at its own (here).
 """
 
 from __future__ import annotations
@@ -200,22 +201,6 @@ def layers(atlas, t: FieldType) -> dict[str, nn.Module]:
         "separable": gnn.SeparableGaugeConv(atlas, FieldType(t.group, "1 regular"), FieldType(t.group, "2 regular"), 3),
         "dropout": SeededTraining(gnn.FieldDropout(t, 0.5)),
     }
-
-
-CASES = [(g, ti) for g in ("C6", "D6") for ti in range(3)]
-
-
-@pytest.mark.parametrize("group, type_index", CASES, ids=[f"{g}-type{t}" for g, t in CASES])
-def test_every_layer_is_equivariant(group, type_index, record_error):
-    atlas = ico(2, group)
-    t = field_types(atlas.group)[type_index]
-    isos = isometries(atlas)
-    for layer in layers(atlas, t).values():
-        in_atlas = getattr(layer, "in_atlas", atlas)
-        out_type = getattr(layer, "out_type", None)
-        in_type = getattr(layer, "in_type", None) or t
-        record_error(assert_gauge_equivariant(layer, in_atlas, in_type, out_type))
-        record_error(assert_isometry_equivariant(layer, in_atlas, isos, in_type, out_type))
 
 
 @pytest.mark.parametrize("group", ["C6", "D6"])

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -172,8 +173,8 @@ def _transition_element(gl: Gluing, group: StructureGroup) -> int:
 def crossings(
     group: StructureGroup,
     chart_shape: tuple[int, int],
-    charts: Sequence[Hashable],
-    gluings: Sequence[Gluing],
+    charts: tuple[Hashable, ...],
+    gluings: tuple[Gluing, ...],
     grid: str,
     origins: Mapping[Hashable, str],
 ) -> dict[tuple[Hashable, str], Crossing]:
@@ -183,6 +184,12 @@ def crossings(
     edges of different lengths, on a vertex grid a gluing that does not join a stored edge
     to an unstored one, and a transition element that is not in ``group``.
     """
+    return _crossings(group, chart_shape, charts, gluings, grid, tuple(sorted(origins.items(), key=repr)))
+
+
+@lru_cache(maxsize=1024)
+def _crossings(group, chart_shape, charts, gluings, grid, origin_items) -> dict[tuple[Hashable, str], Crossing]:
+    origins = dict(origin_items)
     out: dict[tuple[Hashable, str], Crossing] = {}
     used: dict[tuple[Hashable, str], Gluing] = {}
     for gl in gluings:

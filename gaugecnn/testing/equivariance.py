@@ -1,4 +1,4 @@
-"""Public helpers that check gauge and isometry equivariance of any module on any atlas.
+"""Checks of gauge and isometry equivariance of any module on any atlas or manifold.
 
 Both run the module in eval mode, in ``dtype`` (float64 by default), on random input, and
 compare ``module(T x)`` with ``T module(x)``. The error is measured relative to the output's
@@ -23,12 +23,16 @@ from collections.abc import Iterable, Sequence
 import torch
 from torch import nn
 
-from .atlas import Atlas
-from .isometry import Isometry
-from .nn.padding import AtlasModule
-from .representations import FieldType
+from ..atlas import Atlas
+from ..isometry import Isometry
+from ..manifold import Manifold, atlas_of
+from ..nn.padding import AtlasModule
+from ..representations import FieldType
+
+Space = Atlas | Manifold
 
 __all__ = ["assert_gauge_equivariant", "assert_isometry_equivariant", "tolerance", "relative_error", "SeededTraining"]
+
 
 _TOLERANCE = {torch.float64: 1e-10, torch.float32: 1e-4, torch.bfloat16: 5e-2, torch.float16: 1e-2}
 
@@ -93,15 +97,25 @@ def _field_types(module: nn.Module, in_type, out_type) -> tuple[FieldType, Field
     return in_type, out_type
 
 
-def _atlas_for(atlas: Atlas, output: torch.Tensor) -> Atlas | None:
-    """The atlas (same charts and gluings) at the resolution of ``output``; None for invariant outputs."""
+def _atlas_for(atlas: Space, output: torch.Tensor) -> Space | None:
+    """The atlas or manifold (same charts and gluings) at the resolution of ``output``; None for invariant outputs.
+
+    A manifold that cannot rebuild itself at that shape (a padded grid, say) gives its atlas value there.
+    """
     if output.dim() == 2:
         return None
     spatial = tuple(output.shape[2:])
     chart_shape = (spatial[-2], spatial[-1])
     if (atlas.num_charts == 1 and len(spatial) != 2) or (atlas.num_charts > 1 and spatial[0] != atlas.num_charts):
         raise AssertionError(f"output spatial shape {spatial} does not fit the atlas {atlas!r}")
-    return atlas.with_chart_shape(chart_shape)
+    if chart_shape == atlas.chart_shape:
+        return atlas
+    if isinstance(atlas, Manifold):
+        try:
+            return atlas.with_chart_shape(chart_shape)
+        except (ValueError, NotImplementedError):
+            pass
+    return atlas_of(atlas).with_chart_shape(chart_shape)
 
 
 def _prepare(module: nn.Module, dtype: torch.dtype) -> nn.Module:
@@ -129,7 +143,7 @@ def _setup(module, in_type, out_type, dtype, autocast, tol, seed):
     return in_type, out_type, dtype, tol, torch.Generator().manual_seed(seed)
 
 
-def _expected(y: torch.Tensor, atlas: Atlas, out_type: FieldType | None, transform) -> torch.Tensor:
+def _expected(y: torch.Tensor, atlas: Space, out_type: FieldType | None, transform) -> torch.Tensor:
     """``T y`` with ``T = transform(atlas at the output's resolution)``; ``y`` itself for invariant outputs."""
     out_atlas = _atlas_for(atlas, y)
     if out_atlas is None:
@@ -139,7 +153,7 @@ def _expected(y: torch.Tensor, atlas: Atlas, out_type: FieldType | None, transfo
     return transform(out_atlas).apply(y, out_type)
 
 
-def _without_cones(y: torch.Tensor, atlas: Atlas | None) -> torch.Tensor:
+def _without_cones(y: torch.Tensor, atlas: Space | None) -> torch.Tensor:
     """``y`` with the pixels on cone points of ``atlas`` (the output's atlas) set to zero."""
     if atlas is None or not atlas.cone_pixels.any():
         return y
@@ -154,7 +168,7 @@ def _check(err: float, tol: float, what: str) -> None:
 @torch.no_grad()
 def assert_gauge_equivariant(
     module: nn.Module,
-    atlas: Atlas,
+    atlas: Space,
     in_type: FieldType | None = None,
     out_type: FieldType | None = None,
     *,
@@ -224,7 +238,7 @@ def assert_gauge_equivariant(
 @torch.no_grad()
 def assert_isometry_equivariant(
     module: nn.Module,
-    atlas: Atlas,
+    atlas: Space,
     isometries: Iterable[Isometry],
     in_type: FieldType | None = None,
     out_type: FieldType | None = None,

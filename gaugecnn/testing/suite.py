@@ -1,0 +1,88 @@
+"""The generic equivariance suite: every layer of ``gaugecnn.nn`` on any atlas or manifold.
+
+``representative_field_types(group)`` picks field types that together use every kind of
+representation the group has (trivial, regular, sign, tangent, every irrep); ``layer_suite``
+builds every layer for one of them, with learned values made non-trivial so that they take
+part in the check. ``check_manifold`` runs them all; the test suite runs it on every manifold.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .. import nn as gnn
+from ..atlas import Atlas
+from ..groups import StructureGroup
+from ..manifold import Manifold
+from ..representations import FieldType, irreps
+from .equivariance import SeededTraining
+
+__all__ = ["representative_field_types", "layer_suite", "RESAMPLING"]
+
+RESAMPLING = ("maxpool", "avgpool", "upsample", "convtranspose")  # layers whose output is at another resolution
+
+
+def representative_field_types(group: StructureGroup) -> list[FieldType]:
+    """Trivial and regular fields, then the tangent and sign representations, then every irrep (for ``|G| > 1``).
+
+    Args:
+        group: the structure group.
+    """
+    types = [FieldType(group, "2 trivial + 1 regular")]
+    if group.order > 1:
+        types.append(FieldType(group, "1 tangent + 1 sign + 1 trivial"))
+        types.append(FieldType(group, " + ".join(f"1 {r.name}" for r in irreps(group))))
+    return types
+
+
+def layer_suite(space: Atlas | Manifold, field_type: FieldType, seed: int = 0) -> dict[str, nn.Module]:
+    """Every layer of ``gaugecnn.nn`` that reads fields of ``field_type`` on ``space``, by name.
+
+    Biases, norm biases and batch-norm statistics get random values. Upsampling layers read
+    ``space.coarsened()`` (their ``in_atlas``); dropout is wrapped in ``SeededTraining`` so that
+    both runs of a check draw one mask; the gated nonlinearity reads ``field_type`` followed by
+    its gates.
+
+    Args:
+        space: the atlas or manifold.
+        field_type: the field type of the inputs.
+        seed: seeds the random parameters.
+    """
+    t = field_type
+    group = t.group
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        nonlinearity = gnn.ELU(t)
+        batchnorm = gnn.FieldBatchNorm(t)
+        with torch.no_grad():
+            if nonlinearity.norm_bias is not None:
+                nonlinearity.norm_bias.normal_()
+            batchnorm.running_mean.uniform_(-1, 1)
+            batchnorm.running_var.uniform_(0.5, 2)
+            batchnorm.weight.normal_()
+            if batchnorm.bias is not None:
+                batchnorm.bias.normal_()
+        regular_out = FieldType(group, "1 regular + 1 trivial")
+        layers: dict[str, nn.Module] = {
+            "conv3": gnn.GaugeConv(space, t, t, 3),
+            "conv5": gnn.GaugeConv(space, t, regular_out, 5),
+            "conv5_bandlimited": gnn.GaugeConv(space, t, t, 5, basis="bandlimited"),
+            "elu": nonlinearity,
+            "relu": gnn.ReLU(t),
+            "batchnorm": batchnorm,
+            "maxpool": gnn.GaugePool(space, t),
+            "avgpool": gnn.GaugePool(space, t, "avg"),
+            "grouppool": gnn.GroupPool(t),
+            "upsample": gnn.GaugeUpsample(space, t),
+            "convtranspose": gnn.GaugeConvTranspose(space, t, regular_out, 3),
+            "gated": gnn.GatedNonlinearity(t),
+            "separable": gnn.SeparableGaugeConv(space, FieldType(group, "1 regular"), FieldType(group, "2 regular"), 3),
+            "dropout": SeededTraining(gnn.FieldDropout(t, 0.5)),
+        }
+        with torch.no_grad():
+            for layer in layers.values():
+                for name, p in layer.named_parameters():
+                    if "bias" in name:
+                        p.normal_(0.0, 0.5)
+    return layers
