@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import argparse
 import math
-import statistics
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,8 +24,8 @@ from manifolds import CubeRotation, CubeSphere, IcoSphere, MobiusStrip
 
 from ._files import atomic_write
 from .mobius_mnist.data import load_mobius_mnist
-from .mobius_mnist.models import MODELS, PAPER, build_model
-from .mobius_mnist.report import RESULTS_DATA, chart_source, load_records, paper_records
+from .mobius_mnist.models import build_model
+from .mobius_mnist.report import RESULTS_DATA, chart_source, load_records, paper_records, plot_results
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -41,7 +39,6 @@ __all__ = [
     "mobius_embedding",
     "plot_cube_field",
     "plot_mobius_field",
-    "plot_results",
 ]
 
 FIGURES = {
@@ -231,70 +228,6 @@ def _icosphere_figure(r: int = 4) -> Figure:
 
 
 # -- results ------------------------------------------------------------------------------------------------------
-
-
-def plot_results(records: Sequence[dict], path: Path | str, source: str | None = None) -> Path:
-    """Bar chart of test error on shifted digits per model and train mode, beside the paper's values; saved to ``path``.
-
-    ``records`` are dicts as in ``results.jsonl`` (keys ``model``, ``train_mode``,
-    ``test_error_shifted``); several runs of one model and mode give mean ± std.
-    Models without records show the paper's bars only. ``source``, if given, is stored in
-    the PNG's "Source" text field (the docs chart records the SHA-256 of its data file).
-    """
-    plt = _pyplot()
-    models = [m for m in MODELS if m in PAPER]
-    fig, ax = plt.subplots(figsize=(10, 4.2), layout="constrained")
-    bar = 0.19
-    colours = {"shifted": "#3b75af", "centered": "#e08b2c"}
-    for m, model in enumerate(models):
-        for k, mode in enumerate(("shifted", "centered")):
-            paper_mean, paper_std = PAPER[model][1 + k]
-            ours = [r["test_error_shifted"] for r in records if r["model"] == model and r["train_mode"] == mode]
-            x = m + (2 * k - 1.5) * bar
-            ax.bar(
-                x + bar,
-                paper_mean,
-                bar,
-                yerr=paper_std,
-                color=colours[mode],
-                alpha=0.35,
-                hatch="//",
-                edgecolor=colours[mode],
-                error_kw={"linewidth": 0.8},
-            )
-            if ours:
-                std = statistics.stdev(ours) if len(ours) > 1 else 0.0
-                ax.bar(x, statistics.mean(ours), bar, yerr=std or None, color=colours[mode], error_kw={"linewidth": 0.8})
-                ax.text(
-                    x, statistics.mean(ours) * 1.08, f"{statistics.mean(ours):.2f}", ha="center", va="bottom", fontsize=6.5, rotation=90
-                )
-    from matplotlib.patches import Patch
-
-    handles = [
-        Patch(color=colours["shifted"], label="ours, trained shifted"),
-        Patch(facecolor=colours["shifted"], alpha=0.35, hatch="//", edgecolor=colours["shifted"], label="paper, trained shifted"),
-        Patch(color=colours["centered"], label="ours, trained centered"),
-        Patch(facecolor=colours["centered"], alpha=0.35, hatch="//", edgecolor=colours["centered"], label="paper, trained centered"),
-    ]
-    ax.legend(handles=handles, fontsize=8, ncols=2, loc="upper right")
-    ax.set_yscale("log")
-    ax.set_ylim(0.5, 150)
-    ax.set_xticks(range(len(models)), models, fontsize=9)
-    ax.set_ylabel("test error on shifted digits (%)")
-    runs = sum(r["model"] in models for r in records)
-    ax.set_title(
-        f"Möbius MNIST: {runs} run{'s' if runs != 1 else ''} of ours beside the paper (Weiler et al. 2021)"
-        if runs
-        else "Möbius MNIST: the paper's test errors (no runs of ours yet)",
-        fontsize=10,
-    )
-    ax.grid(axis="y", which="both", alpha=0.3)
-    path = atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110, metadata={"Source": source} if source else None))
-    plt.close(fig)
-    return path
-
-
-# -- data and weights ----------------------------------------------------------------------------------------------
 
 
 def _synthetic_digits(n: int = 64, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

@@ -7,6 +7,7 @@ checks in ``gaugecnn.testing``.
 """
 
 from .atlas import Atlas, Gluing
+from .caching import clear_caches
 from .fieldmap import FieldMap
 from .groups import StructureGroup, cyclic_group, dihedral_group, flip_group, trivial_group
 from .isometry import ChartRotation, Isometry, RigidMotion, Translation
@@ -43,6 +44,7 @@ __all__ = [
     "Translation",
     "StructureGroup",
     "bias_basis",
+    "clear_caches",
     "cyclic_group",
     "dihedral_group",
     "direct_sum",

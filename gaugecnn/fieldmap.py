@@ -17,13 +17,13 @@ largest number of non-zeros in a row of ρ(g) (one for signed permutations).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
 
+from ._constants import ExactConstants
 from .groups import StructureGroup
 from .representations import FieldType
 
@@ -73,6 +73,7 @@ class FieldMap:
     target_grid: Grid
     source: np.ndarray
     element: np.ndarray
+    _plans: dict = field(default_factory=dict, init=False, repr=False, compare=False)  # gather plans, built once
 
     def __post_init__(self):
         if self.source.shape != tuple(self.target_grid) or self.element.shape != tuple(self.target_grid):
@@ -81,7 +82,6 @@ class FieldMap:
             raise ValueError("FieldMap source index out of range of the source grid")
         for a in (self.source, self.element):
             a.setflags(write=False)
-        object.__setattr__(self, "_plans", {})  # gather plans per (field type, layout), built once
 
     @property
     def valid(self) -> np.ndarray:
@@ -152,7 +152,7 @@ class FieldMap:
         return FieldGather(self, field_type)(x)
 
 
-class FieldGather(nn.Module):
+class FieldGather(ExactConstants):
     """A FieldMap bound to a field type: index tensors built once, one gather per call.
 
     A padding map (the source grid copied unchanged into the middle of a larger target)
@@ -182,8 +182,8 @@ class FieldGather(nn.Module):
             index, coeff = index[:, halo], coeff[:, halo]
             self.register_buffer("halo", torch.from_numpy(halo), persistent=False)
         self.register_buffer("index", torch.tensor(index), persistent=False)
-        # float64, cast to the input's dtype on use: exact for any ρ, whatever the default dtype
-        self.register_buffer("coeff", torch.tensor(coeff), persistent=False)
+        # float64, cast to the input's dtype on use: exact for any ρ, whatever the default dtype or casts
+        self.register_constant("coeff", coeff)
         # a pure permutation needs no multiply
         self.plain_gather = bool(index.shape[0] == 1 and np.all(coeff == 1.0))
 

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 from scipy.spatial import cKDTree
 
 from .atlas import Atlas
+from .caching import value_cache
 
 __all__ = ["neighbours", "PointLookup", "point_lookup", "GluingMismatch", "gluing_mismatches", "pixel_name"]
 
@@ -32,7 +32,7 @@ def pixel_name(atlas: Atlas, flat: int) -> str:
     return f"chart {atlas.charts[c]!r} pixel ({i}, {j})"
 
 
-@lru_cache(maxsize=256)
+@value_cache(256)
 def neighbours(atlas: Atlas) -> np.ndarray:
     """``(P, K)``: the flat index of every pixel's neighbour at each lattice step (``-1``: none), read-only.
 
@@ -65,7 +65,7 @@ class PointLookup:
         return np.where(dist < self.tolerance, idx, -1)
 
 
-@lru_cache(maxsize=64)
+@value_cache(64)
 def _lookup(digest: bytes, points_bytes: bytes) -> PointLookup:
     points = np.frombuffer(points_bytes, dtype=np.float64).reshape(-1, 3)
     tree = cKDTree(points)

@@ -8,12 +8,12 @@ which forwards the atlas's interface and adds its geometry -- and returns its Fi
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from functools import lru_cache
 from typing import TYPE_CHECKING, Union
 
 import numpy as np
 
 from .atlas import Atlas
+from .caching import value_cache
 from .fieldmap import FieldMap
 from .geometry import gluing_mismatches, neighbours, pixel_name, point_lookup
 from .groups import describe_matrix
@@ -150,7 +150,7 @@ class RigidMotion(Isometry):
         return _motion_map(self.matrix.tobytes(), self.name, value, points.tobytes())
 
 
-@lru_cache(maxsize=512)
+@value_cache(512)
 def _motion_map(matrix: bytes, name: str, atlas: Atlas, points_bytes: bytes) -> FieldMap:
     q = np.frombuffer(matrix, dtype=np.float64).reshape(3, 3)
     points = np.frombuffer(points_bytes, dtype=np.float64).reshape(-1, 3)
@@ -190,7 +190,7 @@ def _motion_map(matrix: bytes, name: str, atlas: Atlas, points_bytes: bytes) -> 
         )
     # where each group element sends each step (-2: off the lattice's neighbours, which never matches)
     index = {(int(dy), int(dx)): k for k, (dy, dx) in enumerate(steps)}
-    sends = np.array([[index.get(tuple(int(v) for v in group.matrix(g) @ s), -2) for s in steps] for g in range(group.order)])
+    sends = np.array([[index.get(_pair(group.matrix(g) @ s), -2) for s in steps] for g in range(group.order)])
     consistent = ((goes_to[:, None, :] < 0) | (sends[None, :, :] == goes_to[:, None, :])).all(2)  # (P, G)
     decided = consistent.sum(1) == 1
     undecided = used & ~decided
@@ -214,6 +214,10 @@ def _motion_map(matrix: bytes, name: str, atlas: Atlas, points_bytes: bytes) -> 
         )
     element = np.where(decided, consistent.argmax(1), 0)
     return FieldMap(group, atlas.grid, atlas.grid, source.reshape(atlas.grid), element.reshape(atlas.grid))
+
+
+def _pair(vector: np.ndarray) -> tuple[int, int]:
+    return int(vector[0]), int(vector[1])
 
 
 def _step_map(pairs) -> np.ndarray | None:

@@ -18,10 +18,10 @@ Every basis element is scaled to a largest entry of 1. Results are cached and re
 from __future__ import annotations
 
 import operator
-from functools import cache
 
 import numpy as np
 
+from .caching import value_cache
 from .groups import StructureGroup
 from .representations import Representation
 
@@ -179,7 +179,7 @@ def _bandlimited(complete: np.ndarray, functions: np.ndarray) -> np.ndarray:
     return _canonical_signs(inside).reshape(len(inside), *shape) if len(inside) else np.zeros((0, *shape))
 
 
-@cache
+@value_cache(None)
 def kernel_basis(rep_in: Representation, rep_out: Representation, kernel_size: int, basis: str = "lattice") -> np.ndarray:
     """All G-steerable kernels, as an array ``(n_basis, d_out, d_in, k, k)``.
 
@@ -270,7 +270,7 @@ def kernel_basis(rep_in: Representation, rep_out: Representation, kernel_size: i
     return out
 
 
-@cache
+@value_cache(None)
 def bias_basis(rep_out: Representation) -> np.ndarray:
     """Biases that are G-invariant, ``b = ρ_out(g) b``, as an array ``(n_basis, d_out)``.
 

@@ -35,7 +35,7 @@ from .fieldmap import FieldMap
 from .groups import StructureGroup
 from .isometry import Isometry
 
-__all__ = ["Manifold", "DerivedManifold", "atlas_of"]
+__all__ = ["Manifold", "DerivedManifold", "TransportedIsometry", "Space", "atlas_of"]
 
 # the atlas's read-only interface, forwarded by every manifold
 _FORWARDED = frozenset(
@@ -132,7 +132,7 @@ class Manifold:
         """Whether ``embedding()`` is implemented."""
         return type(self).embedding is not Manifold.embedding
 
-    def isometries(self) -> list[Isometry]:
+    def isometries(self) -> Sequence[Isometry]:
         """The manifold's symmetries as ``Isometry`` objects (none known by default)."""
         return []
 
@@ -194,6 +194,9 @@ class Manifold:
         return f"{type(self).__name__}({self.atlas!r})"
 
 
+Space = Atlas | Manifold  # where fields live: the layers and checks take either
+
+
 class DerivedManifold(Manifold):
     """A manifold restricted to a subgroup and/or with re-oriented charts; its geometry is the base's.
 
@@ -205,6 +208,10 @@ class DerivedManifold(Manifold):
         subgroup: the structure group to restrict to, or None.
         gauge: one shape-preserving element per chart (of the restricted group), or None.
     """
+
+    base: Manifold
+    subgroup: StructureGroup | None
+    gauge: tuple[int, ...] | None
 
     def __init__(
         self,
@@ -246,7 +253,7 @@ class DerivedManifold(Manifold):
         """Whether the base has an embedding."""
         return self.base.has_embedding
 
-    def isometries(self) -> list[Isometry]:
+    def isometries(self) -> Sequence[Isometry]:
         """The base's isometries carried to these frames; over a subgroup, those whose frame changes lie in it."""
         out = []
         for iso in self.base.isometries():

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 import torch
 
-from .atlas import Atlas
 from .groups import StructureGroup
+from .manifold import Manifold, Space
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -161,7 +161,7 @@ def plot_surface_field(
 
 def plot_embedded_field(
     field: ArrayLike,
-    atlas: Atlas,
+    atlas: Manifold,
     *,
     ax: Axes | None = None,
     cmap: str = "viridis",
@@ -233,7 +233,7 @@ def plot_embedded_field(
 
 
 def plot_transport_padding(
-    atlas: Atlas,
+    atlas: Space,
     halo: int,
     chart: int = 0,
     *,

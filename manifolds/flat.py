@@ -5,9 +5,9 @@ from __future__ import annotations
 from itertools import product
 
 from gaugecnn.atlas import Atlas
-from gaugecnn.manifold import Manifold
 from gaugecnn.groups import StructureGroup, flip_group, trivial_group
 from gaugecnn.isometry import Translation
+from gaugecnn.manifold import Manifold
 
 __all__ = ["Cylinder", "Torus", "KleinBottle"]
 

@@ -167,7 +167,7 @@ class IcoSphere(Manifold):
                 "lattice; use cyclic_group(6), dihedral_group(6), or e.g. cyclic_group(2, hexagonal_lattice())"
             )
         super().__init__(Atlas(group, (2**r, 2**r), list(_CHARTS), _GLUINGS, grid="vertices"))
-        self.r = r
+        self.r: int = r
 
     def embedding(self) -> np.ndarray:
         """The unit vector of every pixel, ``(10, n, n, 3)``: vertices of the subdivided icosahedron projected onto the sphere."""

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from gaugecnn.atlas import Atlas
-from gaugecnn.manifold import Manifold
 from gaugecnn.groups import StructureGroup, flip_group
 from gaugecnn.isometry import Translation
+from gaugecnn.manifold import Manifold
 
 __all__ = ["MobiusStrip"]
 

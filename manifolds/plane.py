@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from gaugecnn.atlas import Atlas
-from gaugecnn.manifold import Manifold
 from gaugecnn.groups import StructureGroup, cyclic_group
 from gaugecnn.isometry import ChartRotation
+from gaugecnn.manifold import Manifold
 
 __all__ = ["Plane"]
 

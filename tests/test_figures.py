@@ -80,7 +80,7 @@ def test_cube_faces_are_drawn_where_the_atlas_glues_them():
 
 def test_plot_results_writes_a_png_with_and_without_records(tmp_path):
     pytest.importorskip("matplotlib")
-    from benchmarks.figures import plot_results
+    from benchmarks.mobius_mnist.report import plot_results
 
     records = [
         {"model": "gauge_regular", "train_mode": "shifted", "test_error_shifted": 1.3},

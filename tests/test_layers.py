@@ -186,9 +186,10 @@ def test_pointwise_nonlinearities_on_permutation_fields():
 # -- fast paths against their plain references ----------------------------------------------------------------
 
 
+@pytest.mark.parametrize("basis", ["lattice", "bandlimited"])
 @pytest.mark.parametrize("group_name", ["flip", "C4", "D4", "C6", "D6"])
 @pytest.mark.parametrize("kernel_size", [3, 5])
-def test_gather_kernel_expansion_equals_the_einsum_reference(group_name, kernel_size):
+def test_kernel_expansion_equals_the_einsum_reference(group_name, kernel_size, basis):
     from gaugecnn import Atlas, cyclic_group, dihedral_group, flip_group, irreps
 
     group = {
@@ -202,14 +203,22 @@ def test_gather_kernel_expansion_equals_the_einsum_reference(group_name, kernel_
     names = ["trivial", "sign", "regular", "tangent"] + [r.name for r in irreps(group)]
     in_type = FieldType(group, " + ".join(f"1 {n}" for n in names[::2]))
     out_type = FieldType(group, " + ".join(f"1 {n}" for n in names[1::2] + names[:1]))
-    conv = GaugeConv(atlas, in_type, out_type, kernel_size).double()
+    conv = GaugeConv(atlas, in_type, out_type, kernel_size, basis=basis).double()
     with torch.no_grad():
         for w in conv.weights.values():
             w.normal_()
     signed = all(r.is_signed_permutation for r in in_type.reps + out_type.reps)
-    assert (conv._kernel_source is not None) == signed  # dense irreps (the hexagonal ones) take the reference route
-    assert torch.equal(conv.expand_weight(), conv.expand_weight_reference())
-    loss = (conv.expand_weight() ** 2).sum()  # gradients flow back to every parameter through the gather
+    if signed and basis == "lattice":  # ±1 bases on disjoint supports: one gather, bit for bit the einsum
+        assert conv._signed_expansion
+        assert torch.equal(conv.expand_weight(), conv.expand_weight_reference())
+    else:  # dense bases: a product per pair of representations and a gather, equal up to the order of the sums
+        torch.testing.assert_close(conv.expand_weight(), conv.expand_weight_reference(), rtol=1e-14, atol=1e-14)
+    fast = conv.expand_weight()
+    (grad_fast,) = torch.autograd.grad((fast * torch.arange(fast.numel()).view_as(fast)).sum(), list(conv.weights.values())[:1])
+    reference = conv.expand_weight_reference()
+    (grad_ref,) = torch.autograd.grad((reference * torch.arange(fast.numel()).view_as(fast)).sum(), list(conv.weights.values())[:1])
+    torch.testing.assert_close(grad_fast, grad_ref, rtol=1e-14, atol=1e-12)
+    loss = (conv.expand_weight() ** 2).sum()  # gradients flow back to every parameter
     loss.backward()
     assert all(w.grad is not None and w.grad.abs().sum() > 0 for w in conv.weights.values())
 

@@ -42,7 +42,7 @@ TINY = [
     "--threads",
     "1",
     "--model",
-    "gauge_scalar",
+    "gauge_smoke",
     "--train-mode",
     "shifted",
 ]
@@ -282,7 +282,7 @@ def test_a_torn_results_line_is_skipped_with_a_warning_and_never_glued_to(tmp_pa
     with pytest.warns(UserWarning, match=r"results.jsonl: skipped 1 line.*line 1"):
         assert main(argv) == 0
     lines = (out / "results.jsonl").read_text().splitlines()
-    assert len(lines) == 2 and json.loads(lines[1])["model"] == "gauge_scalar"
+    assert len(lines) == 2 and json.loads(lines[1])["model"] == "gauge_smoke"
     append_line(out / "results.jsonl", {"a": 1})
     with warnings.catch_warnings(record=True):
         assert read_json_lines(out / "results.jsonl")[-1] == {"a": 1}

@@ -115,6 +115,7 @@ def test_the_conventional_cnn_is_not_invariant():
 # -- the command line ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @needs_mnist
 def test_quick_preset_end_to_end(tmp_path, capsys):
     out = tmp_path / "out"
@@ -156,7 +157,7 @@ def test_published_rotation_chunks_are_a_protocol_of_their_own(tmp_path):
     argv = [
         "--quick",
         "--model",
-        "cube_cnn_params",
+        "cube_smoke",
         "--train-mode",
         "R",
         "--rotation-chunk",

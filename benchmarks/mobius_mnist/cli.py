@@ -12,7 +12,7 @@ from .._cli import HelpFormatter, add_run_options, apply_preset, device_from, di
 from .._files import atomic_write_text
 from . import report
 from .data import default_cache_dir, load_mobius_mnist
-from .models import ABLATIONS, MODELS
+from .models import ABLATIONS, MODELS, SMOKE
 from .train import TrainConfig, finished_runs, run_one
 
 __all__ = ["main"]
@@ -67,10 +67,11 @@ def _models(spec: str) -> list[str]:
     names: list[str] = []
     for name in (m.strip() for m in spec.split(",") if m.strip()):
         names += [m for m in (MODELS if name == "all" else [name]) if m not in names]
-    unknown = [m for m in names if m not in MODELS and m not in ABLATIONS]
+    unknown = [m for m in names if m not in MODELS and m not in ABLATIONS and m not in SMOKE]
     if unknown:
         raise SystemExit(
-            f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(MODELS)}, 'all', or the ablations {', '.join(ABLATIONS)}"
+            f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(MODELS)}, 'all', the ablations "
+            f"{', '.join(ABLATIONS)}, or the pipeline check {', '.join(SMOKE)}"
         )
     return names
 
@@ -162,7 +163,7 @@ def main(argv: list[str] | None = None, on_epoch_end=None) -> int:
     except ImportError:
         print("\n(install the viz extra, pip install -e '.[viz]', for a bar chart beside the table)")
     else:
-        from ..figures import plot_results
+        from .report import plot_results
 
         print(f"\nbar chart: {plot_results(records, args.out / 'results.png')}")
     return 0

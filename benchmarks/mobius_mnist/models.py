@@ -17,7 +17,7 @@ from torch import nn
 from gaugecnn import Atlas, FieldType, regular, sign, trivial
 from gaugecnn import nn as gnn
 
-__all__ = ["MODELS", "ABLATIONS", "PAPER", "build_model", "count_parameters"]
+__all__ = ["MODELS", "ABLATIONS", "SMOKE", "PAPER", "build_model", "count_parameters"]
 
 # base multiplicities (trivial, sign, regular) of the gauge models
 _GAUGE_BASE = {
@@ -60,6 +60,25 @@ ABLATIONS = {
         "every convolution on the band-limited kernel basis (GaugeConv(basis='bandlimited'), escnn's band limit)",
     ),
 }
+
+
+# a tiny gauge CNN for checking the pipeline (data, training, checkpoints, claims, tables) in
+# seconds: one regular field per layer, kernel 3; not in 'all', no published figure, its accuracy
+# means nothing
+SMOKE = {"gauge_smoke": "one 3 x 3 GaugeConv to a regular field, pooling, one to 4 scalar fields, a linear readout"}
+
+
+def _smoke_model(atlas: Atlas, classes: int) -> nn.Sequential:
+    hidden, scalars = _field_type(atlas, (0, 0, 1)), _field_type(atlas, (4, 0, 0))
+    pool = gnn.GaugePool(atlas, hidden)
+    return nn.Sequential(
+        gnn.GaugeConv(atlas, _field_type(atlas, (1, 0, 0)), hidden, 3),
+        gnn.ELU(hidden),
+        pool,
+        gnn.GaugeConv(pool.out_atlas, hidden, scalars, 3),
+        gnn.GlobalPool(scalars, "max"),
+        nn.Linear(4, classes),
+    )
 
 
 class _EpsilonSignELU(gnn.ELU):
@@ -130,7 +149,9 @@ def _conventional_model(atlas: Atlas, channels: tuple[int, ...], kernel_size: in
 
 
 def build_model(name: str, atlas: Atlas, kernel_size: int = 5, classes: int = 10) -> nn.Sequential:
-    """One of ``MODELS`` or ``ABLATIONS`` on the given (Möbius) atlas."""
+    """One of ``MODELS``, ``ABLATIONS`` or ``SMOKE`` on the given (Möbius) atlas."""
+    if name in SMOKE:
+        return _smoke_model(atlas, classes)
     if name == "gauge_signflip_eps":
         model = _gauge_model(atlas, _GAUGE_BASE["gauge_signflip"], kernel_size, classes)
         for i, layer in enumerate(model):
@@ -146,7 +167,7 @@ def build_model(name: str, atlas: Atlas, kernel_size: int = 5, classes: int = 10
         divisor = math.sqrt(2) if name == "cnn_params" else 1
         channels = (1, *(int(16 * 2**i // divisor) for i in range(5)))
         return _conventional_model(atlas, channels, kernel_size, classes)
-    raise ValueError(f"unknown model {name!r}; choose one of {', '.join((*MODELS, *ABLATIONS))}")
+    raise ValueError(f"unknown model {name!r}; choose one of {', '.join((*MODELS, *ABLATIONS, *SMOKE))}")
 
 
 def count_parameters(model: nn.Module) -> int:

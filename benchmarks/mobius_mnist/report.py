@@ -19,7 +19,10 @@ import statistics
 from collections.abc import Sequence
 from pathlib import Path
 
+from gaugecnn.viz import _pyplot
+
 from .._docs import read_blocks, replace_blocks, write_blocks
+from .._files import atomic_write
 from .._report import chart_source, load_records, mean_std, protocol_records, provenance
 from .models import ABLATIONS, MODELS, PAPER
 from .train import TrainConfig
@@ -52,7 +55,10 @@ def paper_records(records: Sequence[dict]) -> list[dict]:
 
 
 def _paper(model: str) -> tuple:
-    return PAPER[ABLATIONS[model][0]] if model in ABLATIONS else PAPER[model]
+    """The paper's row for a model (its base model's for an ablation; none for the pipeline check)."""
+    if model in ABLATIONS:
+        return PAPER[ABLATIONS[model][0]]
+    return PAPER.get(model, (None, None, None))
 
 
 def _errors(records: Sequence[dict], model: str, mode: str, key: str = "test_error_shifted") -> list[float]:
@@ -75,11 +81,12 @@ def results_table(records: Sequence[dict], models: Sequence[str] = MODELS) -> st
     for m in models:
         paper_params, *paper = _paper(m)
         own = [r for r in records if r["model"] == m]
-        params = f"{own[0]['params']} ({paper_params})" if own else f"– ({paper_params})"
+        params = f"{own[0]['params'] if own else '–'} ({paper_params or '–'})"
         cells = []
-        for mode, (mean, std) in zip(MODES, paper):
+        for mode, published in zip(MODES, paper):
             values = _errors(records, m, mode)
-            cells += [mean_std(values), str(len(values)), f"{mean:.2f} ± {std:.2f}", _delta(values, (mean, std))]
+            shown = "–" if published is None else f"{published[0]:.2f} ± {published[1]:.2f}"
+            cells += [mean_std(values), str(len(values)), shown, "–" if published is None else _delta(values, published)]
         lines.append(f"| {m} | {params} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -148,11 +155,73 @@ COMMAND = "python -m benchmarks.mobius_mnist --table FILE --update-docs"
 
 def update_docs(data: Path, root: Path = REPO) -> list[Path]:
     """Rewrite the generated blocks of docs/results.md and README.md and the bar chart from ``data``."""
-    from ..figures import plot_results
-
     records = paper_records(load_records([data]))
     blocks = generated_blocks(records)
     written = [write_blocks(doc, blocks, COMMAND) for doc in (root / "docs" / "results.md", root / "README.md")]
     chart = root / "docs" / "img" / "results.png"
     plot_results(records, chart, source=chart_source(data))
     return [*written, chart]
+
+
+def plot_results(records: Sequence[dict], path: Path | str, source: str | None = None) -> Path:
+    """Bar chart of test error on shifted digits per model and train mode, beside the paper's values; saved to ``path``.
+
+    ``records`` are dicts as in ``results.jsonl`` (keys ``model``, ``train_mode``,
+    ``test_error_shifted``); several runs of one model and mode give mean ± std.
+    Models without records show the paper's bars only. ``source``, if given, is stored in
+    the PNG's "Source" text field (the docs chart records the SHA-256 of its data file).
+    """
+    plt = _pyplot()
+    models = [m for m in MODELS if m in PAPER]
+    fig, ax = plt.subplots(figsize=(10, 4.2), layout="constrained")
+    bar = 0.19
+    colours = {"shifted": "#3b75af", "centered": "#e08b2c"}
+    for m, model in enumerate(models):
+        for k, mode in enumerate(("shifted", "centered")):
+            paper_mean, paper_std = PAPER[model][1 + k]
+            ours = [r["test_error_shifted"] for r in records if r["model"] == model and r["train_mode"] == mode]
+            x = m + (2 * k - 1.5) * bar
+            ax.bar(
+                x + bar,
+                paper_mean,
+                bar,
+                yerr=paper_std,
+                color=colours[mode],
+                alpha=0.35,
+                hatch="//",
+                edgecolor=colours[mode],
+                error_kw={"linewidth": 0.8},
+            )
+            if ours:
+                std = statistics.stdev(ours) if len(ours) > 1 else 0.0
+                ax.bar(x, statistics.mean(ours), bar, yerr=std or None, color=colours[mode], error_kw={"linewidth": 0.8})
+                ax.text(
+                    x, statistics.mean(ours) * 1.08, f"{statistics.mean(ours):.2f}", ha="center", va="bottom", fontsize=6.5, rotation=90
+                )
+    from matplotlib.patches import Patch
+
+    handles = [
+        Patch(color=colours["shifted"], label="ours, trained shifted"),
+        Patch(facecolor=colours["shifted"], alpha=0.35, hatch="//", edgecolor=colours["shifted"], label="paper, trained shifted"),
+        Patch(color=colours["centered"], label="ours, trained centered"),
+        Patch(facecolor=colours["centered"], alpha=0.35, hatch="//", edgecolor=colours["centered"], label="paper, trained centered"),
+    ]
+    ax.legend(handles=handles, fontsize=8, ncols=2, loc="upper right")
+    ax.set_yscale("log")
+    ax.set_ylim(0.5, 150)
+    ax.set_xticks(range(len(models)), models, fontsize=9)
+    ax.set_ylabel("test error on shifted digits (%)")
+    runs = sum(r["model"] in models for r in records)
+    ax.set_title(
+        f"Möbius MNIST: {runs} run{'s' if runs != 1 else ''} of ours beside the paper (Weiler et al. 2021)"
+        if runs
+        else "Möbius MNIST: the paper's test errors (no runs of ours yet)",
+        fontsize=10,
+    )
+    ax.grid(axis="y", which="both", alpha=0.3)
+    path = atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110, metadata={"Source": source} if source else None))
+    plt.close(fig)
+    return path
+
+
+# -- data and weights ----------------------------------------------------------------------------------------------

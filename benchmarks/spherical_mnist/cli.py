@@ -14,7 +14,7 @@ from .._report import load_records, protocol_records
 from .._training import finished_runs
 from . import report
 from .data import default_cache_dir, load_spherical_mnist
-from .models import MODELS, data_atlas
+from .models import MODELS, SMOKE, data_atlas, manifold_of
 from .train import TRAIN_MODES, SphericalConfig, run_one
 
 __all__ = ["main"]
@@ -77,9 +77,11 @@ def _models(spec: str) -> list[str]:
     names: list[str] = []
     for name in (m.strip() for m in spec.split(",") if m.strip()):
         names += [m for m in (MODELS if name == "all" else [name]) if m not in names]
-    unknown = [m for m in names if m not in MODELS]
+    unknown = [m for m in names if m not in MODELS and m not in SMOKE]
     if unknown:
-        raise SystemExit(f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(MODELS)} or 'all'")
+        raise SystemExit(
+            f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(MODELS)}, 'all', or the pipeline check {', '.join(SMOKE)}"
+        )
     return names
 
 
@@ -102,7 +104,7 @@ def config_from_args(args: argparse.Namespace) -> SphericalConfig:
 def _data_key(model: str, quick: bool) -> str:
     """Models on the same grid share one data set (the pixels are the same whatever the group)."""
     atlas = data_atlas(model, quick)
-    return f"{MODELS[model][0]}{atlas.chart_shape[0]}"
+    return f"{manifold_of(model)}{atlas.chart_shape[0]}"
 
 
 def _print_table(args: argparse.Namespace, config: SphericalConfig) -> int:

@@ -6,11 +6,11 @@ derives its own versions from these and carries its geometry along.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..caching import value_cache
 from ..groups import StructureGroup
 from .gluings import CORNERS, DIRECTION, NORMAL, Gluing
 
@@ -23,7 +23,7 @@ _CACHE = 512
 _CORNER_NAMES = {v: k for k, v in CORNERS.items()}
 
 
-@lru_cache(maxsize=_CACHE)
+@value_cache(_CACHE)
 def reoriented(atlas: Atlas, elements: tuple[int, ...]) -> Atlas:
     """The atlas with chart ``c``'s frame changed by ``elements[c]``: its edges (and origin) re-labelled."""
     gauge = dict(zip(atlas.charts, elements))
@@ -52,13 +52,13 @@ def reoriented(atlas: Atlas, elements: tuple[int, ...]) -> Atlas:
     return atlas._derive(gluings=gluings, origins=origins)
 
 
-@lru_cache(maxsize=_CACHE)
+@value_cache(_CACHE)
 def with_chart_shape(atlas: Atlas, chart_shape: tuple[int, int]) -> Atlas:
     """The same charts and gluings on grids of ``chart_shape``."""
     return atlas._derive(chart_shape=chart_shape)
 
 
-@lru_cache(maxsize=_CACHE)
+@value_cache(_CACHE)
 def restricted(atlas: Atlas, subgroup: StructureGroup) -> Atlas:
     """The same charts and gluings over ``subgroup``; refused, naming a gluing, unless every transition lies in it."""
     inclusion = set(atlas.group.inclusion(subgroup).tolist())

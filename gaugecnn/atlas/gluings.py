@@ -25,10 +25,10 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
+from ..caching import value_cache
 from ..groups import StructureGroup, describe_matrix
 from ..lattices import Lattice
 
@@ -187,7 +187,7 @@ def crossings(
     return _crossings(group, chart_shape, charts, gluings, grid, tuple(sorted(origins.items(), key=repr)))
 
 
-@lru_cache(maxsize=1024)
+@value_cache(1024)
 def _crossings(group, chart_shape, charts, gluings, grid, origin_items) -> dict[tuple[Hashable, str], Crossing]:
     origins = dict(origin_items)
     out: dict[tuple[Hashable, str], Crossing] = {}

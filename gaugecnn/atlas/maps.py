@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..caching import value_cache
 from ..fieldmap import FieldMap, rotated_grid_source
 
 if TYPE_CHECKING:
@@ -94,20 +94,20 @@ def _resolved_map(atlas: Atlas, target_grid: tuple[int, int, int], position: Cal
     return FieldMap(atlas.group, atlas.grid, target_grid, source, element)
 
 
-@lru_cache(maxsize=_CACHE)
+@value_cache(_CACHE)
 def padding_map(atlas: Atlas, ph: int, pw: int) -> FieldMap:
     """Transport padding: each chart grown by ``ph`` rows and ``pw`` columns on every side."""
     n, h, w = atlas.grid
     return _resolved_map(atlas, (n, h + 2 * ph, w + 2 * pw), lambda i, j: (i - ph, j - pw))
 
 
-@lru_cache(maxsize=_CACHE)
+@value_cache(_CACHE)
 def translation(atlas: Atlas, dy: int, dx: int) -> FieldMap:
     """Fields moved by ``(dy, dx)`` pixels in chart coordinates, carried through the gluings."""
     return _resolved_map(atlas, atlas.grid, lambda i, j: (i - dy, j - dx))
 
 
-@lru_cache(maxsize=_CACHE)
+@value_cache(_CACHE)
 def shape_preserving_elements(atlas: Atlas) -> tuple[int, ...]:
     """Elements that map a chart's grid onto itself (all of them for square charts on the square lattice)."""
     h, w = atlas.chart_shape
@@ -135,7 +135,7 @@ def gauge_elements(atlas: Atlas, gauge: Sequence[int] | Mapping[Hashable, int]) 
     return tuple(out)
 
 
-@lru_cache(maxsize=_CACHE)
+@value_cache(_CACHE)
 def gauge_transform(atlas: Atlas, elements: tuple[int, ...]) -> FieldMap:
     """Re-orient every chart: ``f'_c(y) = ρ(g_c) f_c(g_c⁻¹ y)`` about the chart centre (``elements`` checked)."""
     n, h, w = atlas.grid

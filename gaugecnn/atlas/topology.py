@@ -12,12 +12,12 @@ All are functions of the atlas's value, cached on it, so equal atlases compute t
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import networkx as nx
 import numpy as np
 
+from ..caching import value_cache
 from .gluings import CORNER_EDGES, CORNER_STEPS, ENDS, corner_points
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ __all__ = ["is_orientable", "euler_characteristic", "vertex_classes", "vertex_an
 _CACHE = 512  # atlases whose derived values are kept (equal atlases share one entry)
 
 
-@lru_cache(maxsize=_CACHE)
+@value_cache(_CACHE)
 def is_orientable(atlas: Atlas) -> bool:
     """Whether chart orientations ``s_c = ±1`` exist with ``det t = s_a s_b`` on every gluing."""
     orientation: dict = {}
@@ -53,7 +53,7 @@ def is_orientable(atlas: Atlas) -> bool:
     return True
 
 
-@lru_cache(maxsize=_CACHE)
+@value_cache(_CACHE)
 def vertex_classes(atlas: Atlas) -> tuple[frozenset, ...]:
     """The chart corners ``(chart, "tl" | "tr" | "bl" | "br")`` identified by the gluings, one set per vertex."""
     corners = nx.Graph()
@@ -68,7 +68,7 @@ def vertex_classes(atlas: Atlas) -> tuple[frozenset, ...]:
     return tuple(frozenset(c) for c in nx.connected_components(corners))
 
 
-@lru_cache(maxsize=_CACHE)
+@value_cache(_CACHE)
 def euler_characteristic(atlas: Atlas) -> int:
     """``V - E + F`` of the chart complex: charts are faces, glued edges count once."""
     faces = atlas.num_charts
@@ -76,7 +76,7 @@ def euler_characteristic(atlas: Atlas) -> int:
     return len(vertex_classes(atlas)) - edges + faces
 
 
-@lru_cache(maxsize=_CACHE)
+@value_cache(_CACHE)
 def vertex_angles(atlas: Atlas) -> tuple[tuple[frozenset, float, bool], ...]:
     """Per vertex of the chart complex: its chart corners, the total angle there (degrees), and whether it is interior."""
     glued = {(g.chart_a, g.edge_a) for g in atlas.gluings} | {(g.chart_b, g.edge_b) for g in atlas.gluings}
@@ -112,7 +112,7 @@ def _near_cones(atlas: Atlas, offsets: np.ndarray) -> np.ndarray:
     return mask
 
 
-@lru_cache(maxsize=_CACHE)
+@value_cache(_CACHE)
 def _near_cones_cached(atlas: Atlas, shape: tuple[int, int], packed: bytes) -> np.ndarray:
     return _near_cones(atlas, np.frombuffer(packed, dtype=bool).reshape(shape))
 

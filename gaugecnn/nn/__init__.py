@@ -7,7 +7,8 @@ from .export import FrozenConv, export
 from .gated import GatedNonlinearity
 from .nonlinearities import ELU, FieldNonlinearity, ReLU
 from .padding import AtlasModule, TransportPad
-from .pooling import GaugePool, GlobalPool, GroupPool
+from .pooling import GaugePool
+from .readout import GlobalPool, GroupPool
 from .restriction import Restrict
 from .separable import SeparableGaugeConv
 from .upsampling import GaugeConvTranspose, GaugeUpsample

@@ -7,13 +7,12 @@ import re
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from ..atlas import Atlas
-from ..fieldmap import FieldGather
-from ..kernels import _check_kernel_size, bias_basis, kernel_basis, kernel_support
+from ..kernels import _check_kernel_size, bias_basis, kernel_basis
+from ..manifold import Space
 from ..representations import FieldType, Representation, trivial
+from ._atlas_conv import AtlasConvPlumbing
 from .padding import AtlasModule, check_field, check_group
 
 __all__ = ["GaugeConv", "ConventionalConv"]
@@ -53,10 +52,10 @@ def _init_std(kernel_size: int, in_size: int, out_size: int) -> float:
 class GaugeConv(AtlasModule):
     """Gauge-equivariant convolution between fields on an atlas.
 
-    ``forward``: transport-pad the input by ``kernel_size // 2`` along glued axes (``conv2d``
-    zero-pads the boundary axes itself), expand the G-steerable kernel
-    ``K(g x) = ρ_out(g) K(x) ρ_in(g)⁻¹`` from its free parameters, one ``conv2d`` with the
-    charts folded into the batch. Biases live on the invariant subspace of ρ_out.
+    ``forward``: expand the G-steerable kernel ``K(g x) = ρ_out(g) K(x) ρ_in(g)⁻¹`` from its
+    free parameters, then the atlas plumbing every convolution shares (``AtlasConvPlumbing``):
+    transport padding by ``kernel_size // 2`` along glued axes, one ``conv2d`` with the charts
+    folded into the batch. Biases live on the invariant subspace of ρ_out.
     On the hexagonal lattice the kernel lives on the hexagon inside the ``k x k`` array.
     Cone pixels of the atlas (``atlas.cone_pixels``) are never read and come out zero; for
     ``k >= 5`` so do the pixels within ``k // 2`` of a cone point, whose kernel reaches around
@@ -91,12 +90,12 @@ class GaugeConv(AtlasModule):
     _float_reference: torch.Tensor
     _out_order: torch.Tensor
     _in_order: torch.Tensor
-    _kernel_source: torch.Tensor | None
+    _kernel_position: torch.Tensor
     _kernel_sign: torch.Tensor | None
 
     def __init__(
         self,
-        atlas: Atlas,
+        atlas: Space,
         in_type: FieldType,
         out_type: FieldType,
         kernel_size: int,
@@ -123,7 +122,7 @@ class GaugeConv(AtlasModule):
                 key = f"{self._in.keys[i]}_to_{self._out.keys[o]}"
                 shape = (self._out.multiplicity[o], self._in.multiplicity[i], len(kernels))
                 self.weights[key] = nn.Parameter(torch.randn(shape) * std)
-                self.register_buffer(f"basis_{key}", torch.tensor(kernels, dtype=torch.float64), persistent=False)
+                self.register_constant(f"basis_{key}", kernels)
                 self._pairs.append((o, i, key))
 
         self.biases = nn.ParameterDict()
@@ -133,8 +132,8 @@ class GaugeConv(AtlasModule):
                 if len(biases):
                     key = self._out.keys[o]
                     self.biases[key] = nn.Parameter(torch.zeros(self._out.multiplicity[o], len(biases)))
-                    self.register_buffer(f"bias_basis_{key}", torch.tensor(biases, dtype=torch.float64), persistent=False)
-        self._bind_gather_expansion()
+                    self.register_constant(f"bias_basis_{key}", biases)
+        self._bind_expansion()
         self._expanded_cache: tuple | None = None
         # follows .to() / .double() like the parameters: the dtype and device of a kernel that has none
         self.register_buffer("_float_reference", torch.zeros(0), persistent=False)
@@ -143,66 +142,79 @@ class GaugeConv(AtlasModule):
         self._bind()
 
     def _bind(self) -> None:
-        self.pad, self.conv_padding = _halo_and_padding(self.atlas, self.in_type, self.kernel_size, self.transport)
-        self._bind_cone_mask(self.atlas, _blind_spots(self.atlas, self.kernel_size))
+        self.plumbing = AtlasConvPlumbing(self.atlas, self.in_type, self.kernel_size, self.transport)
 
-    def _bind_gather_expansion(self) -> None:
-        """Buffers for expanding the kernel by one signed gather, when every basis allows it.
+    def _bind_expansion(self) -> None:
+        """The kernel as a precomputed linear map of the parameters, for every basis.
 
-        A basis of ±1 entries on disjoint supports (the exact bases of signed-permutation
-        representations, ``kernel_basis``) makes every kernel entry plus or minus one parameter,
-        or zero: ``kernel = sign · params[source]`` in the final channel order. Buffers
-        ``_kernel_source`` (into the flattened parameters, the last index a zero) and
-        ``_kernel_sign``; None when some basis is dense (then ``expand_weight`` uses einsums).
+        Each pair of representations contributes the block ``W · B`` (its parameters
+        ``(m_out m_in, n_b)`` times its basis ``(n_b, d_out d_in k k)``); one gather
+        (``_kernel_position``) lays every block's entries out in the fields' channel order, with
+        zeros where no basis reaches. When every basis is made of ±1 entries on disjoint supports
+        (the exact bases of signed-permutation representations) the products are themselves a
+        gather, and the kernel is one gather of the parameters times the signs
+        (``_kernel_sign``). Bases and signs are exact float64 constants, cast to the parameters'
+        dtype on use; ``expand_weight_reference`` (one einsum per pair, then concatenation) is
+        the plain route that tests hold this against.
         """
         k = self.kernel_size
         shape = (self.out_type.size, self.in_type.size, k, k)
-        source = np.full(shape, -1, dtype=np.int64)
-        sign = np.zeros(shape)
         out_start = np.cumsum([0] + [m * r.dim for m, r in zip(self._out.multiplicity, self._out.reps)])
         in_start = np.cumsum([0] + [m * r.dim for m, r in zip(self._in.multiplicity, self._in.reps)])
-        offset = 0
-        usable = True
+        row_of, col_of = np.argsort(self._out.order), np.argsort(self._in.order)  # grouped channel -> channel
+        size = int(np.prod(shape))
+        signed = True
+        position = np.full(size, -1, dtype=np.int64)  # into the concatenated blocks
+        gather = np.full(size, -1, dtype=np.int64)  # into the concatenated parameters (signed bases)
+        sign = np.zeros(size)
+        block_offset = param_offset = 0
         for o, i, key in self._pairs:
-            basis = getattr(self, f"basis_{key}").numpy()  # (n_b, d_out, d_in, k, k)
-            nonzero = basis != 0
-            if not (np.all(np.abs(basis[nonzero]) == 1) and nonzero.sum(0).max() <= 1):
-                usable = False
-                break
+            basis = self._exact[f"basis_{key}"].numpy()  # (n_b, d_out, d_in, k, k)
             n_b, d_out, d_in = basis.shape[:3]
             m_out, m_in = self._out.multiplicity[o], self._in.multiplicity[i]
-            b_of = np.where(nonzero.any(0), nonzero.argmax(0), -1)  # (d_out, d_in, k, k): the basis element of each entry
-            s_of = np.take_along_axis(basis, np.maximum(b_of, 0)[None], 0)[0]
-            for a in range(m_out):
-                for c in range(m_in):
-                    rows = slice(out_start[o] + a * d_out, out_start[o] + (a + 1) * d_out)
-                    cols = slice(in_start[i] + c * d_in, in_start[i] + (c + 1) * d_in)
-                    source[rows, cols] = np.where(b_of >= 0, offset + (a * m_in + c) * n_b + b_of, -1)
-                    sign[rows, cols] = s_of
-            offset += m_out * m_in * n_b
-        if not usable:
-            self._kernel_source = self._kernel_sign = None
-            return
-        # grouped layout -> the fields' channel order, as expand_weight's index_select does
-        source = source[self._out.order][:, self._in.order]
-        sign = sign[self._out.order][:, self._in.order]
-        source = np.where(source >= 0, source, offset)  # the zero appended after the parameters
-        self.register_buffer("_kernel_source", torch.from_numpy(source.reshape(-1)), persistent=False)
-        self.register_buffer("_kernel_sign", torch.from_numpy(sign.reshape(-1)).to(torch.get_default_dtype()), persistent=False)
+            a, c, p, q, y, x = np.meshgrid(*(np.arange(n) for n in (m_out, m_in, d_out, d_in, k, k)), indexing="ij")
+            rows, cols = row_of[out_start[o] + a * d_out + p], col_of[in_start[i] + c * d_in + q]
+            entry = np.ravel_multi_index((rows, cols, y, x), shape).reshape(-1)
+            position[entry] = block_offset + np.arange(entry.size)  # the block is (a, c, p, q, y, x) in C order
+            nonzero = basis != 0
+            if signed and np.all(np.abs(basis[nonzero]) == 1) and nonzero.sum(0).max() <= 1:
+                element = np.where(nonzero.any(0), nonzero.argmax(0), -1)  # (d_out, d_in, k, k)
+                value = np.take_along_axis(basis, np.maximum(element, 0)[None], 0)[0]
+                source = param_offset + (a * m_in + c) * n_b + element[p, q, y, x]
+                gather[entry] = np.where(element[p, q, y, x] >= 0, source, -1).reshape(-1)
+                sign[entry] = value[p, q, y, x].reshape(-1)
+            else:
+                signed = False
+            block_offset += entry.size
+            param_offset += m_out * m_in * n_b
+        self._signed_expansion = signed
+        if signed:
+            self.register_buffer("_kernel_position", torch.from_numpy(np.where(gather >= 0, gather, param_offset)), persistent=False)
+            self.register_constant("_kernel_sign", sign)
+        else:
+            self.register_buffer("_kernel_position", torch.from_numpy(np.where(position >= 0, position, block_offset)), persistent=False)
+            self.register_buffer("_kernel_sign", None, persistent=False)
 
     def expand_weight(self) -> torch.Tensor:
         """The full kernel ``(out_type.size, in_type.size, k, k)`` in the fields' channel order.
 
-        One signed gather of the parameters when the bases allow it (``_bind_gather_expansion``),
-        else ``expand_weight_reference``; tests check that both give the same kernel.
+        A precomputed expansion (``_bind_expansion``): one matrix product per pair of
+        representations and one gather, or a single gather for ±1 bases; tests check it
+        against ``expand_weight_reference``.
         """
-        if self._kernel_source is None or self._kernel_sign is None:
-            return self.expand_weight_reference()
         ref = next(iter(self.weights.values()), self._float_reference)
-        flat = torch.cat([w.reshape(-1) for w in self.weights.values()] + [ref.new_zeros(1)])
         k = self.kernel_size
-        kernel = flat.index_select(0, self._kernel_source) * self._kernel_sign.to(flat.dtype)
-        return kernel.view(self.out_type.size, self.in_type.size, k, k)
+        shape = (self.out_type.size, self.in_type.size, k, k)
+        if self._kernel_sign is not None:  # every basis ±1 on disjoint supports
+            flat = torch.cat([w.reshape(-1) for w in self.weights.values()] + [ref.new_zeros(1)])
+            return (flat.index_select(0, self._kernel_position) * self._kernel_sign.to(flat.dtype)).view(shape)
+        blocks = []
+        for _, _, key in self._pairs:
+            weight = self.weights[key]
+            basis = getattr(self, f"basis_{key}")
+            blocks.append((weight.reshape(-1, basis.shape[0]) @ basis.reshape(basis.shape[0], -1).to(weight.dtype)).reshape(-1))
+        flat = torch.cat(blocks + [ref.new_zeros(1)])
+        return flat.index_select(0, self._kernel_position).view(shape)
 
     def expand_weight_reference(self) -> torch.Tensor:
         """The full kernel by the plain route: one einsum of parameters and basis per pair of representations."""
@@ -264,58 +276,11 @@ class GaugeConv(AtlasModule):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_field(x, self.in_type, self.atlas.shape, "GaugeConv")
         weight, bias = self.expanded()
-        y = F.conv2d(_halo(self.pad, self._zero_cones(x)), weight, bias, padding=self.conv_padding)  # cone pixels are never read
-        return self._zero_blind(_unfold_charts(y, x.shape[0], self.atlas.num_charts))
+        return self.plumbing(x, weight, bias)
 
     def extra_repr(self) -> str:
         basis = "" if self.basis == "lattice" else f", basis={self.basis}"
         return f"in_type='{self.in_type}', out_type='{self.out_type}', kernel_size={self.kernel_size}{basis}"
-
-
-def _blind_spots(atlas: Atlas, kernel_size: int) -> np.ndarray:
-    """The pixels a ``k x k`` kernel cannot see exactly on an atlas with cone points.
-
-    A ``3 x 3`` kernel reads the flat star of its own pixel (its six lattice neighbours), so
-    only the cone pixels are blind, the rule of Cohen et al. (2019). A larger kernel on a
-    pixel within ``k // 2`` of a cone point reaches around it, where the halo of a chart
-    cannot be right for every pixel reading it: those pixels are blind too.
-    """
-    if kernel_size <= 3 or not atlas.cone_pixels.any():
-        return atlas.cone_pixels
-    return atlas.near_cones(kernel_support(atlas.group, kernel_size))
-
-
-def _halo_and_padding(atlas: Atlas, field_type: FieldType, kernel_size: int, transport: bool):
-    """The transport padding a convolution needs, and the zero padding it leaves to ``conv2d``.
-
-    Along an axis whose edges are boundaries on every chart (``atlas.boundary_axes``) the halo
-    is all zeros, which ``conv2d`` pads itself (faster than a padded copy, above all on small
-    grids); halos are built only along glued axes. Returns ``(FieldGather or None, (ph, pw))``.
-    """
-    r = kernel_size // 2
-    rows_open, cols_open = atlas.boundary_axes
-    halo = (0 if rows_open else r, 0 if cols_open else r)
-    if halo == (0, 0):
-        return None, (r, r)
-    fmap = atlas.padding_map(halo)
-    gather = FieldGather(fmap if transport else fmap.without_gauge(), field_type, charts_first=True)
-    return gather, (r - halo[0], r - halo[1])
-
-
-def _halo(pad: FieldGather | None, x: torch.Tensor) -> torch.Tensor:
-    """``x`` with its halo, laid out ``(batch * charts, C, H', W')`` for ``conv2d``."""
-    if pad is not None:
-        return pad(x)
-    if x.dim() == 5:  # several charts, no halo: fold the charts into the batch
-        return x.transpose(1, 2).reshape(-1, x.shape[1], *x.shape[3:])
-    return x
-
-
-def _unfold_charts(y: torch.Tensor, batch: int, charts: int) -> torch.Tensor:
-    """``(batch * charts, C, H, W) -> (batch, C, *atlas.shape)``."""
-    if charts == 1:
-        return y
-    return y.reshape(batch, charts, *y.shape[1:]).transpose(1, 2)
 
 
 class ConventionalConv(AtlasModule):
@@ -334,7 +299,7 @@ class ConventionalConv(AtlasModule):
     Shapes: ``(batch, in_channels, *atlas.shape) -> (batch, out_channels, *atlas.shape)``.
     """
 
-    def __init__(self, atlas: Atlas, in_channels: int, out_channels: int, kernel_size: int, bias: bool = True):
+    def __init__(self, atlas: Space, in_channels: int, out_channels: int, kernel_size: int, bias: bool = True):
         super().__init__(atlas)
         kernel_size = _check_kernel_size(kernel_size)
         self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, kernel_size
@@ -345,13 +310,11 @@ class ConventionalConv(AtlasModule):
         self._bind()
 
     def _bind(self) -> None:
-        self.pad, self.conv_padding = _halo_and_padding(self.atlas, self._type, self.kernel_size, transport=False)
-        self._bind_cone_mask(self.atlas, _blind_spots(self.atlas, self.kernel_size))
+        self.plumbing = AtlasConvPlumbing(self.atlas, self._type, self.kernel_size, transport=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_field(x, self._type, self.atlas.shape, "ConventionalConv")
-        y = F.conv2d(_halo(self.pad, self._zero_cones(x)), self.weight, self.bias, padding=self.conv_padding)
-        return self._zero_blind(_unfold_charts(y, x.shape[0], self.atlas.num_charts))
+        return self.plumbing(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         return f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"

@@ -19,11 +19,10 @@ from __future__ import annotations
 import copy
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from .batchnorm import FieldBatchNorm
-from .conv import ConventionalConv, GaugeConv, _halo
+from .conv import ConventionalConv, GaugeConv
 
 __all__ = ["export", "FrozenConv"]
 
@@ -40,8 +39,6 @@ class FrozenConv(nn.Module):
 
     weight: torch.Tensor
     bias: torch.Tensor | None
-    cones: torch.Tensor | None
-    blind: torch.Tensor | None
 
     def __init__(self, conv: GaugeConv | ConventionalConv, memory_format: torch.memory_format = torch.contiguous_format):
         super().__init__()
@@ -50,14 +47,10 @@ class FrozenConv(nn.Module):
                 weight, bias = conv.expand_weight(), conv.expand_bias()
             else:
                 weight, bias = conv.weight, conv.bias
-        self.pad = copy.deepcopy(conv.pad)
-        self.conv_padding = conv.conv_padding
+        self.plumbing = copy.deepcopy(conv.plumbing)
         self.memory_format = memory_format
         self.register_buffer("weight", weight.detach().clone().contiguous(memory_format=memory_format))
         self.register_buffer("bias", None if bias is None else bias.detach().clone())
-        self.register_buffer("cones", None if conv.cones is None else conv.cones.clone(), persistent=False)
-        self.register_buffer("blind", None if conv.blind is None else conv.blind.clone(), persistent=False)
-        self.charts = conv.atlas.num_charts
 
     def fold(self, norm: FieldBatchNorm) -> bool:
         """Absorb ``norm`` (eval mode) applied right after this convolution; False where that would be wrong.
@@ -65,7 +58,7 @@ class FrozenConv(nn.Module):
         Not foldable: output pixels masked to zero (cone points, ``blind``), which the
         normalization's shift would have moved off zero.
         """
-        if self.blind is not None or norm.in_type.size != self.weight.shape[0]:
+        if self.plumbing.blind is not None or norm.in_type.size != self.weight.shape[0]:
             return False
         with torch.no_grad():
             scale, shift = (t.to(self.weight.dtype) for t in norm.eval_affine())
@@ -74,15 +67,7 @@ class FrozenConv(nn.Module):
         return True
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.cones is not None:
-            x = x.masked_fill(self.cones, 0.0)
-        padded = _halo(self.pad, x)
-        if self.memory_format is not torch.contiguous_format:
-            padded = padded.contiguous(memory_format=self.memory_format)
-        y = F.conv2d(padded, self.weight, self.bias, padding=self.conv_padding)
-        if self.charts > 1:
-            y = y.reshape(x.shape[0], self.charts, *y.shape[1:]).transpose(1, 2)
-        return y if self.blind is None else y.masked_fill(self.blind, 0.0)
+        return self.plumbing(x, self.weight, self.bias, memory_format=self.memory_format)
 
 
 def export(module: nn.Module, memory_format: torch.memory_format = torch.contiguous_format) -> nn.Module:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from torch import nn
 
+from .._constants import ExactConstants
 from ..atlas import Atlas
 from ..fieldmap import FieldGather, spatial_shape
-from ..manifold import Manifold
+from ..manifold import Manifold, Space
 from ..representations import FieldType
 
 __all__ = ["AtlasModule", "TransportPad", "check_field", "check_group"]
@@ -27,7 +27,7 @@ def check_field(x: torch.Tensor, field_type: FieldType, spatial: tuple[int, ...]
         )
 
 
-def check_group(field_type: FieldType, atlas: Atlas, what: str) -> None:
+def check_group(field_type: FieldType, atlas: Space, what: str) -> None:
     """Raise unless the field type is of the atlas's structure group."""
     if not isinstance(field_type, FieldType):
         raise TypeError(f"{what} must be a FieldType, got {type(field_type).__name__}")
@@ -38,17 +38,18 @@ def check_group(field_type: FieldType, atlas: Atlas, what: str) -> None:
         )
 
 
-class AtlasModule(nn.Module):
+class AtlasModule(ExactConstants):
     """A module whose index tensors are derived from an atlas.
 
     ``rebind(atlas)`` rebuilds them for another atlas of the same grid (for instance the
-    same manifold with re-oriented charts); parameters are untouched.
+    same manifold with re-oriented charts); parameters are untouched. Float64 constants
+    registered with ``register_constant`` stay exact through dtype casts.
     """
 
     cones: torch.Tensor | None
     blind: torch.Tensor | None
 
-    def __init__(self, atlas: Atlas | Manifold):
+    def __init__(self, atlas: Space):
         super().__init__()
         if not isinstance(atlas, (Atlas, Manifold)):
             raise TypeError(f"expected a gaugecnn Atlas or Manifold, got {type(atlas).__name__}")
@@ -57,7 +58,7 @@ class AtlasModule(nn.Module):
     def _bind(self) -> None:
         raise NotImplementedError
 
-    def _bind_cone_mask(self, atlas: Atlas, output_mask=None) -> None:
+    def _bind_cone_mask(self, atlas: Space, output_mask=None) -> None:
         """Buffers ``cones`` (``atlas``'s cone pixels, zeroed in the input) and ``blind`` (zeroed in the
         output: ``output_mask`` if given, else the cone pixels), boolean in tensor layout, or None."""
 
@@ -76,7 +77,7 @@ class AtlasModule(nn.Module):
         """``y`` with the pixels zeroed whose window covers a cone point (for 3 x 3 windows: the cone pixels)."""
         return y if self.blind is None else y.masked_fill(self.blind, 0.0)
 
-    def rebind(self, atlas: Atlas | Manifold) -> None:
+    def rebind(self, atlas: Space) -> None:
         """Bind the module to another atlas of the same grid and group (e.g. one with other gluings), in place.
 
         Index buffers are rebuilt on the device the module is on; learned parameters are kept.
@@ -116,7 +117,7 @@ class TransportPad(AtlasModule):
         [0.0, -39.0, -31.0, -23.0, -15.0, -7.0, 0.0]
     """
 
-    def __init__(self, atlas: Atlas, field_type: FieldType, width: int, transport: bool = True):
+    def __init__(self, atlas: Space, field_type: FieldType, width: int, transport: bool = True):
         super().__init__(atlas)
         check_group(field_type, atlas, "field_type")
         self.field_type, self.width, self.transport = field_type, width, transport

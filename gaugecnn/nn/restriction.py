@@ -14,8 +14,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..atlas import Atlas
 from ..groups import StructureGroup
+from ..manifold import Space
 from ..representations import FieldType
 from .padding import check_group
 
@@ -46,7 +46,7 @@ class Restrict(nn.Module):
 
     order: torch.Tensor
 
-    def __init__(self, atlas: Atlas, field_type: FieldType, subgroup: StructureGroup):
+    def __init__(self, atlas: Space, field_type: FieldType, subgroup: StructureGroup):
         super().__init__()
         check_group(field_type, atlas, "field_type")
         self.out_atlas = atlas.restricted(subgroup)

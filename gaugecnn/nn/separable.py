@@ -25,10 +25,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..atlas import Atlas
 from ..kernels import _check_kernel_size, kernel_support
+from ..manifold import Space
 from ..representations import FieldType, regular
-from .conv import GaugeConv, _blind_spots, _halo, _halo_and_padding, _unfold_charts
+from ._atlas_conv import AtlasConvPlumbing
+from .conv import GaugeConv
 from .padding import AtlasModule, check_field, check_group
 
 __all__ = ["SeparableGaugeConv"]
@@ -68,7 +69,7 @@ class SeparableGaugeConv(AtlasModule):
 
     kernel_source: torch.Tensor
 
-    def __init__(self, atlas: Atlas, in_type: FieldType, out_type: FieldType, kernel_size: int, bias: bool = True):
+    def __init__(self, atlas: Space, in_type: FieldType, out_type: FieldType, kernel_size: int, bias: bool = True):
         super().__init__(atlas)
         kernel_size = _check_kernel_size(kernel_size)
         check_group(in_type, atlas, "in_type")
@@ -95,8 +96,7 @@ class SeparableGaugeConv(AtlasModule):
         self._bind()
 
     def _bind(self) -> None:
-        self.pad, self.conv_padding = _halo_and_padding(self.atlas, self.out_type, self.kernel_size, True)
-        self._bind_cone_mask(self.atlas, _blind_spots(self.atlas, self.kernel_size))
+        self.plumbing = AtlasConvPlumbing(self.atlas, self.out_type, self.kernel_size)
 
     def depthwise_weight(self) -> torch.Tensor:
         """``(out_type.size, 1, k, k)``: field ``c``'s spatial kernel seen from each frame ``g``."""
@@ -109,9 +109,7 @@ class SeparableGaugeConv(AtlasModule):
         check_field(x, self.in_type, self.atlas.shape, "SeparableGaugeConv")
         mixed = self.mix(x)
         bias = None if self.bias is None else self.bias.repeat_interleave(self.atlas.group.order)
-        halo = _halo(self.pad, self._zero_cones(mixed))
-        y = F.conv2d(halo, self.depthwise_weight(), bias, padding=self.conv_padding, groups=self.out_type.size)
-        return self._zero_blind(_unfold_charts(y, x.shape[0], self.atlas.num_charts))
+        return self.plumbing(mixed, self.depthwise_weight(), bias, groups=self.out_type.size)
 
     def extra_repr(self) -> str:
         return f"in_type='{self.in_type}', out_type='{self.out_type}', kernel_size={self.kernel_size}"

@@ -21,9 +21,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..atlas import Atlas
+from .._constants import ExactConstants
 from ..fieldmap import FieldGather, FieldMap
 from ..kernels import kernel_support
+from ..manifold import Space
 from ..representations import FieldType
 from .conv import GaugeConv
 from .padding import AtlasModule, check_field, check_group
@@ -40,7 +41,7 @@ def _parents(n_fine: int) -> list[list[int]]:
     return [[i // 2] if i % 2 == 0 else [i // 2, i // 2 + 1] for i in range(n_fine)]
 
 
-def _cell_sources(atlas: Atlas) -> list[list[tuple[int, int]]]:
+def _cell_sources(atlas: Space) -> list[list[tuple[int, int]]]:
     """Per fine pixel (flat), the coarse pixels (flat index, element) it averages: in-chart parents."""
     (n, h, w), (ho, wo) = atlas.grid, atlas.coarsened().chart_shape
     rows, cols = _parents(h), _parents(w)
@@ -52,7 +53,7 @@ def _cell_sources(atlas: Atlas) -> list[list[tuple[int, int]]]:
     return out
 
 
-def _vertex_sources(atlas: Atlas, only_coincident: bool = False) -> list[list[tuple[int, int]]]:
+def _vertex_sources(atlas: Space, only_coincident: bool = False) -> list[list[tuple[int, int]]]:
     """Per fine pixel (flat), the coarse vertices (flat index, element) in its radius-1 window.
 
     The window's positions come through transport padding, so a fine vertex next to a chart
@@ -87,12 +88,12 @@ def _vertex_sources(atlas: Atlas, only_coincident: bool = False) -> list[list[tu
     return out
 
 
-class _CoarseToFine(nn.Module):
+class _CoarseToFine(ExactConstants):
     """``out[p] = Σ_k w_k[p] ρ(g_k[p]) x[s_k[p]]``: a weighted sum of FieldMaps from the coarse grid to the fine one."""
 
     weights: torch.Tensor
 
-    def __init__(self, atlas: Atlas, field_type: FieldType, sources: list[list[tuple[int, int]]], mean: bool):
+    def __init__(self, atlas: Space, field_type: FieldType, sources: list[list[tuple[int, int]]], mean: bool):
         super().__init__()
         coarse = atlas.coarsened()
         depth = max(1, max(len(f) for f in sources))
@@ -104,8 +105,8 @@ class _CoarseToFine(nn.Module):
             el = np.array([f[k][1] if k < len(f) else 0 for f in sources], dtype=np.int64).reshape(grid)
             self.gathers.append(FieldGather(FieldMap(atlas.group, coarse.grid, grid, src, el), field_type))
             weights[k] = [(1.0 / len(f) if mean else 1.0) if k < len(f) else 0.0 for f in sources]
-        # float64, cast on use: 1/2 and 1/4 are exact either way
-        self.register_buffer("weights", torch.from_numpy(weights).reshape(depth, 1, *_spatial(grid)), persistent=False)
+        # float64, cast on use, kept exact through casts (1/3 is not a float32)
+        self.register_constant("weights", weights.reshape(depth, 1, *_spatial(grid)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         weights = self.weights.to(x.dtype)
@@ -139,7 +140,7 @@ class GaugeUpsample(AtlasModule):
 
     in_cones: torch.Tensor | None
 
-    def __init__(self, atlas: Atlas, field_type: FieldType, mode: str = "nearest"):
+    def __init__(self, atlas: Space, field_type: FieldType, mode: str = "nearest"):
         super().__init__(atlas)
         check_group(field_type, atlas, "field_type")
         if mode not in ("nearest", "zeros"):
@@ -185,7 +186,7 @@ class GaugeConvTranspose(nn.Module):
     Shapes: ``(batch, in_type.size, *atlas.coarsened().shape) -> (batch, out_type.size, *atlas.shape)``.
     """
 
-    def __init__(self, atlas: Atlas, in_type: FieldType, out_type: FieldType, kernel_size: int, bias: bool = True):
+    def __init__(self, atlas: Space, in_type: FieldType, out_type: FieldType, kernel_size: int, bias: bool = True):
         super().__init__()
         mode = "zeros" if atlas.grid_kind == "vertices" else "nearest"
         self.spread = GaugeUpsample(atlas, in_type, mode)
@@ -193,12 +194,12 @@ class GaugeConvTranspose(nn.Module):
         self.in_type, self.out_type = in_type, out_type
 
     @property
-    def in_atlas(self) -> Atlas:
+    def in_atlas(self) -> Space:
         """The coarse atlas the input lives on."""
         return self.spread.in_atlas
 
     @property
-    def atlas(self) -> Atlas:
+    def atlas(self) -> Space:
         """The fine atlas the output lives on."""
         return self.conv.atlas
 
@@ -206,6 +207,6 @@ class GaugeConvTranspose(nn.Module):
         return self.conv(self.spread(x))
 
 
-def _mask(atlas: Atlas) -> torch.Tensor | None:
+def _mask(atlas: Space) -> torch.Tensor | None:
     cones = atlas.cone_pixels
     return torch.from_numpy(cones.copy()).reshape(_spatial(atlas.grid)) if cones.any() else None

@@ -23,13 +23,10 @@ from collections.abc import Iterable, Sequence
 import torch
 from torch import nn
 
-from ..atlas import Atlas
 from ..isometry import Isometry
-from ..manifold import Manifold, atlas_of
+from ..manifold import Manifold, Space, atlas_of
 from ..nn.padding import AtlasModule
 from ..representations import FieldType
-
-Space = Atlas | Manifold
 
 __all__ = ["assert_gauge_equivariant", "assert_isometry_equivariant", "tolerance", "relative_error", "SeededTraining"]
 

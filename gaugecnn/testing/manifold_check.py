@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -163,7 +164,7 @@ def _check_isometries(space, atlas: Atlas, isometries: list[Isometry], expected:
 
 def _owner(space, atlas: Atlas) -> np.ndarray:
     """Per fine pixel, the coarse pixel it stands for after stride-2 pooling (``-1``: none)."""
-    (n, h, w), (ho, wo) = atlas.grid, atlas.coarsened().chart_shape
+    (_, h, w), (ho, wo) = atlas.grid, atlas.coarsened().chart_shape
     owner = np.full(atlas.grid, -1, dtype=np.int64)
     for c, chart in enumerate(atlas.charts):
         if atlas.grid_kind == "vertices":
@@ -195,7 +196,7 @@ def _keeps_coarse_grid(iso: Isometry, space, atlas: Atlas, coarse_space) -> bool
 def check_manifold(
     manifold: Manifold | Atlas,
     *,
-    isometries: list[Isometry] | None = None,
+    isometries: Sequence[Isometry] | None = None,
     expected_isometries: int | None = None,
     field_types: list[FieldType] | None = None,
     max_isometries: int = 12,
@@ -239,8 +240,7 @@ def check_manifold(
         f"{'orientable' if atlas.is_orientable else 'non-orientable'}" + (f", cone angles {cones}" if cones else "")
     )
     report.results.append(CheckResult("atlas", True, facts))
-    embedded = isinstance(manifold, Manifold) and manifold.has_embedding
-    if embedded:
+    if isinstance(manifold, Manifold) and manifold.has_embedding:
         report.results.append(_check_embedding(manifold, atlas))
     if isometries is None:
         isometries = manifold.isometries() if isinstance(manifold, Manifold) else []

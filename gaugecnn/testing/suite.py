@@ -12,9 +12,8 @@ import torch
 from torch import nn
 
 from .. import nn as gnn
-from ..atlas import Atlas
 from ..groups import StructureGroup
-from ..manifold import Manifold
+from ..manifold import Space
 from ..representations import FieldType, irreps
 from .equivariance import SeededTraining
 
@@ -36,7 +35,7 @@ def representative_field_types(group: StructureGroup) -> list[FieldType]:
     return types
 
 
-def layer_suite(space: Atlas | Manifold, field_type: FieldType, seed: int = 0) -> dict[str, nn.Module]:
+def layer_suite(space: Space, field_type: FieldType, seed: int = 0) -> dict[str, nn.Module]:
     """Every layer of ``gaugecnn.nn`` that reads fields of ``field_type`` on ``space``, by name.
 
     Biases, norm biases and batch-norm statistics get random values. Upsampling layers read
@@ -60,7 +59,8 @@ def layer_suite(space: Atlas | Manifold, field_type: FieldType, seed: int = 0) -
                 nonlinearity.norm_bias.normal_()
             batchnorm.running_mean.uniform_(-1, 1)
             batchnorm.running_var.uniform_(0.5, 2)
-            batchnorm.weight.normal_()
+            if batchnorm.weight is not None:
+                batchnorm.weight.normal_()
             if batchnorm.bias is not None:
                 batchnorm.bias.normal_()
         regular_out = FieldType(group, "1 regular + 1 trivial")

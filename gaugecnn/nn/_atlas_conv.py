@@ -1,0 +1,96 @@
+"""The plumbing every convolution on an atlas shares, written once.
+
+A convolution on an atlas is ``conv2d`` on each chart's field grown by a halo: zero the cone
+pixels (never read), lay the field out with its halo and the charts folded into the batch,
+``conv2d``, unfold the charts, and zero the output pixels a kernel cannot see exactly (the
+cone pixels; for ``k >= 5`` those within ``k // 2`` of a cone point). ``GaugeConv``,
+``ConventionalConv``, ``SeparableGaugeConv`` and the exported ``FrozenConv`` all run through
+``AtlasConvPlumbing``; they differ only in the kernel they hand it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..fieldmap import FieldGather, spatial_shape
+from ..kernels import kernel_support
+from ..manifold import Space, atlas_of
+from ..representations import FieldType
+
+__all__ = ["AtlasConvPlumbing", "blind_spots"]
+
+
+def blind_spots(atlas: Space, kernel_size: int) -> np.ndarray:
+    """The pixels a ``k x k`` kernel cannot see exactly on an atlas with cone points.
+
+    A ``3 x 3`` kernel reads the flat star of its own pixel (its six lattice neighbours), so
+    only the cone pixels are blind, the rule of Cohen et al. (2019). A larger kernel on a
+    pixel within ``k // 2`` of a cone point reaches around it, where the halo of a chart
+    cannot be right for every pixel reading it: those pixels are blind too.
+    """
+    if kernel_size <= 3 or not atlas.cone_pixels.any():
+        return atlas.cone_pixels
+    return atlas.near_cones(kernel_support(atlas.group, kernel_size))
+
+
+def _mask(mask: np.ndarray, grid: tuple[int, int, int]) -> torch.Tensor | None:
+    return torch.from_numpy(np.array(mask)).reshape(spatial_shape(grid)) if mask.any() else None
+
+
+class AtlasConvPlumbing(nn.Module):
+    """Halo, chart folding, ``conv2d`` and cone masks for a ``k x k`` kernel on an atlas.
+
+    Along an axis whose edges are boundaries on every chart (``atlas.boundary_axes``) the halo
+    is all zeros, which ``conv2d`` pads itself; transport padding is built only along glued
+    axes. Outputs are contiguous ``(batch, C_out, *atlas.shape)``.
+
+    Args:
+        space: the atlas (or manifold) of the input.
+        field_type: the field type the halo carries (its transport).
+        kernel_size: the odd kernel size.
+        transport: apply ``ρ`` of the transitions in the halo (``False``: naive padding).
+    """
+
+    cones: torch.Tensor | None
+    blind: torch.Tensor | None
+
+    def __init__(self, space: Space, field_type: FieldType, kernel_size: int, transport: bool = True):
+        super().__init__()
+        atlas = atlas_of(space)
+        r = kernel_size // 2
+        rows_open, cols_open = atlas.boundary_axes
+        halo = (0 if rows_open else r, 0 if cols_open else r)
+        self.pad: FieldGather | None = None
+        if halo != (0, 0):
+            fmap = atlas.padding_map(halo)
+            self.pad = FieldGather(fmap if transport else fmap.without_gauge(), field_type, charts_first=True)
+        self.conv_padding = (r - halo[0], r - halo[1])
+        self.charts = atlas.num_charts
+        self.register_buffer("cones", _mask(atlas.cone_pixels, atlas.grid), persistent=False)
+        self.register_buffer("blind", _mask(blind_spots(atlas, kernel_size), atlas.grid), persistent=False)
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        weight: torch.Tensor,
+        bias: torch.Tensor | None,
+        groups: int = 1,
+        memory_format: torch.memory_format = torch.contiguous_format,
+    ) -> torch.Tensor:
+        """``conv2d`` of ``x`` on the atlas with ``weight`` and ``bias`` (``groups`` as for ``conv2d``)."""
+        batch = x.shape[0]
+        if self.cones is not None:  # the values at cone pixels depend on the frame: never read
+            x = x.masked_fill(self.cones, 0.0)
+        if self.pad is not None:
+            x = self.pad(x)  # (batch * charts, C, H', W')
+        elif x.dim() == 5:  # several charts, no halo: fold the charts into the batch
+            x = x.transpose(1, 2).reshape(-1, x.shape[1], *x.shape[3:])
+        if memory_format is not torch.contiguous_format:
+            x = x.contiguous(memory_format=memory_format)
+        y = F.conv2d(x, weight, bias, padding=self.conv_padding, groups=groups)
+        if self.charts > 1:
+            y = y.reshape(batch, self.charts, *y.shape[1:]).transpose(1, 2).contiguous()
+        return y if self.blind is None else y.masked_fill(self.blind, 0.0)
