@@ -38,7 +38,14 @@ __all__ = ["check_manifold", "ManifoldReport", "CheckResult"]
 
 @dataclass
 class CheckResult:
-    """One line of a report: what was checked, whether it held, and the figures."""
+    """One line of a report: what was checked, whether it held, and the figures.
+
+    Args:
+        name: the check (``"atlas"``, ``"embedding"``, ``"isometries"``, ``"equivariance TYPE"``).
+        passed: whether it held.
+        detail: the figures, or what went wrong.
+        errors: the worst relative errors it measured, by kind (``"gauge"``, ``"isometry"``).
+    """
 
     name: str
     passed: bool
@@ -48,7 +55,13 @@ class CheckResult:
 
 @dataclass
 class ManifoldReport:
-    """What ``check_manifold`` found: one ``CheckResult`` per check, printable."""
+    """What ``check_manifold`` found: one ``CheckResult`` per check, printable.
+
+    Args:
+        manifold: the manifold's ``repr``.
+        results: the checks, in the order they ran.
+        seconds: how long the checks took.
+    """
 
     manifold: str
     results: list[CheckResult] = field(default_factory=list)
@@ -260,12 +273,17 @@ def check_manifold(
         worst_gauge = worst_iso = 0.0
         failures = []
         checked = 0
+        vacuous = []
         for name, layer in layer_suite(manifold, t, seed).items():
             if coarse is None and name in RESAMPLING:
                 continue
             in_space = getattr(layer, "in_atlas", manifold)
             in_type = getattr(layer, "in_type", None) or t
             out_type = getattr(layer, "out_type", None)
+            probe = torch.randn(2, in_type.size, *in_space.shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+            if not layer.double().eval()(probe).abs().amax() > 0:  # a check of zeros would prove nothing
+                vacuous.append(name)
+                continue
             try:
                 worst_gauge = max(worst_gauge, assert_gauge_equivariant(layer, in_space, in_type, out_type, trials=gauge_trials, seed=seed))
                 isos = resampled if name in RESAMPLING else sample
@@ -278,6 +296,8 @@ def check_manifold(
             f"{checked} layers: gauge error {worst_gauge:.1e}, isometry error {worst_iso:.1e} "
             f"({len(sample)} isometries, {len(resampled)} for pooling and upsampling; tolerance {tol:.0e})"
         )
+        if vacuous:
+            detail += f"; not checked here, their output is zero everywhere on this grid: {', '.join(vacuous)}"
         if failures:
             detail = f"{detail}; " + "; ".join(failures[:3])
         errors = {"gauge": worst_gauge, "isometry": worst_iso}
