@@ -86,3 +86,26 @@ def test_peers_quick_run_times_gaugecnn_and_every_installed_peer(tmp_path, capsy
     assert "| mid C4 batch 8 | gaugecnn |" in printed
     if not available_peers():
         assert 'pip install -e ".[peers]"' in printed
+
+
+def test_kernel_expansion_table_in_the_docs_is_generated_from_the_committed_data():
+    from benchmarks import kernel_expansion
+    from benchmarks._docs import read_blocks
+
+    block = read_blocks(kernel_expansion.DOC.read_text())["kernel-expansion"]
+    expected = kernel_expansion.table(json.loads(kernel_expansion.DATA.read_text()))
+    assert block == expected, "regenerate: python -m benchmarks.kernel_expansion --table benchmarks/results/kernel_expansion.json --update-docs"
+
+
+def test_kernel_expansion_benchmark_times_both_paths(tmp_path, monkeypatch):
+    from benchmarks import kernel_expansion
+    from gaugecnn import FieldType
+    from gaugecnn.nn import GaugeConv
+
+    strip = MobiusStrip(6, 8)
+    small = {"tiny": (GaugeConv(strip, FieldType(strip.group, "1 regular"), FieldType(strip.group, "1 irrep(1,0)"), 3), 2)}
+    monkeypatch.setattr(kernel_expansion, "layers", lambda: small)
+    out = tmp_path / "expansion.json"
+    assert kernel_expansion.main(["--rounds", "1", "--repeats", "1", "--out", str(out)]) == 0
+    row = json.loads(out.read_text())["results"]["tiny"]
+    assert set(row) == {"fast_step", "reference_step", "fast_expand", "reference_expand"} and min(row.values()) > 0
