@@ -6,6 +6,11 @@ and ``pytest_terminal_summary`` prints it at the end of the run.
 
 from __future__ import annotations
 
+import contextlib
+import io
+import re
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -76,3 +81,24 @@ def d4_atlas_factory():
         return cache[shape]
 
     return make
+
+
+_DOC_NAMESPACES: dict[Path, dict] = {}
+
+
+@pytest.fixture(scope="session")
+def doc_namespace():
+    """``doc_namespace(path)``: run the ```python blocks of a Markdown file in order, in one namespace,
+    once per session (printing silenced); later calls return the same namespace."""
+
+    def run(path: Path) -> dict:
+        path = Path(path).resolve()
+        if path not in _DOC_NAMESPACES:
+            namespace = {"__name__": "__doc_example__"}
+            with contextlib.redirect_stdout(io.StringIO()):
+                for n, code in enumerate(re.findall(r"```python\n(.*?)```", path.read_text(), re.S)):
+                    exec(compile(code, f"{path.name}, block {n + 1}", "exec"), namespace)
+            _DOC_NAMESPACES[path] = namespace
+        return _DOC_NAMESPACES[path]
+
+    return run

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -13,11 +12,9 @@ FILES = [path for path in DOCS if "```python" in path.read_text()]
 
 
 @pytest.mark.parametrize("path", FILES, ids=[str(p.relative_to(ROOT)) for p in FILES])
-def test_doc_code_blocks_run(path):
-    """The blocks of one file run in order in one namespace, as a reader would run them."""
-    namespace = {"__name__": "__doc_example__"}
-    for n, code in enumerate(re.findall(r"```python\n(.*?)```", path.read_text(), re.S)):
-        exec(compile(code, f"{path.name}, block {n + 1}", "exec"), namespace)
+def test_doc_code_blocks_run(path, doc_namespace):
+    """The blocks of one file run in order in one namespace, as a reader would run them (once per session)."""
+    assert doc_namespace(path)
 
 
 def test_readme_has_the_setup_commands():

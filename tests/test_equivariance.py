@@ -81,10 +81,16 @@ def randomize(module: nn.Module, seed: int = 0) -> nn.Module:
 # -- GaugeConv on Möbius strips ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("bias", [True, False], ids=["bias", "nobias"])
-@pytest.mark.parametrize("kernel_size", [3, 5])
-@pytest.mark.parametrize("size", STRIP_SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-@pytest.mark.parametrize("pair", CONV_PAIRS, ids=CONV_IDS)
+# a covering list: every pair of field types once; the first 16 of them take every (size, kernel size, bias)
+CONV_CASES = [(pair, STRIP_SIZES[i % 4], (3, 5)[(i // 4) % 2], (True, False)[(i // 8) % 2]) for i, pair in enumerate(CONV_PAIRS)]
+assert len({c[1:] for c in CONV_CASES}) == len(STRIP_SIZES) * 2 * 2
+
+
+@pytest.mark.parametrize(
+    "pair, size, kernel_size, bias",
+    CONV_CASES,
+    ids=[f"{i}-{s[0]}x{s[1]}-k{k}-{'bias' if b else 'nobias'}" for i, (_, s, k, b) in zip(CONV_IDS, CONV_CASES)],
+)
 def test_gauge_conv_mobius(pair, size, kernel_size, bias, record_error):
     torch.manual_seed(0)
     m = strip(size)
@@ -128,9 +134,15 @@ def test_square_mobius_over_d4(n, record_error):
 # -- nonlinearities ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("activation", [ELU, ReLU])
-@pytest.mark.parametrize("size", STRIP_SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-@pytest.mark.parametrize("mixture", MIXTURES, ids=MIX_IDS)
+# a covering list: every mixture once; every (size, activation) at least three times
+NONLINEARITY_CASES = [(m, STRIP_SIZES[i % 4], (ELU, ReLU)[(i // 4) % 2]) for i, m in enumerate(MIXTURES)]
+
+
+@pytest.mark.parametrize(
+    "mixture, size, activation",
+    NONLINEARITY_CASES,
+    ids=[f"{i}-{s[0]}x{s[1]}-{a.__name__}" for i, (_, s, a) in zip(MIX_IDS, NONLINEARITY_CASES)],
+)
 def test_nonlinearity_mobius(mixture, size, activation, record_error):
     m = strip(size)
     ftype = mix_type(m.group, mixture)

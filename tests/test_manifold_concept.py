@@ -7,8 +7,6 @@ the tutorial's code blocks, so that the tutorial and these tests cannot drift ap
 
 from __future__ import annotations
 
-import contextlib
-import io
 import re
 from pathlib import Path
 
@@ -38,17 +36,9 @@ TUTORIAL = Path(__file__).resolve().parents[1] / "docs" / "tutorial-new-manifold
 
 
 @pytest.fixture(scope="module")
-def tutorial() -> dict:
-    """The namespace of the tutorial's code blocks from section 5 on (the icosphere's recipe and the
-    octahedral sphere), run in order after the imports of the earlier sections, printing silenced."""
-    namespace: dict = {"__name__": "__tutorial__"}
-    text = TUTORIAL.read_text()
-    exec("import torch\nfrom gaugecnn import Atlas, FieldType, dihedral_group\nfrom gaugecnn import nn as gnn", namespace)
-    exec("from gaugecnn.nn import GaugeConv\nfrom gaugecnn.testing import assert_isometry_equivariant", namespace)
-    with contextlib.redirect_stdout(io.StringIO()):
-        for code in re.findall(r"```python\n(.*?)```", text[text.index("## 5.") :], re.S):
-            exec(compile(code, str(TUTORIAL), "exec"), namespace)
-    return namespace
+def tutorial(doc_namespace) -> dict:
+    """The namespace of the tutorial's code blocks, run in order (shared with test_docs: run once)."""
+    return doc_namespace(TUTORIAL)
 
 
 # -- every shipped manifold passes check_manifold --------------------------------------------------------------

@@ -94,7 +94,8 @@ def test_kernel_expansion_table_in_the_docs_is_generated_from_the_committed_data
 
     block = read_blocks(kernel_expansion.DOC.read_text())["kernel-expansion"]
     expected = kernel_expansion.table(json.loads(kernel_expansion.DATA.read_text()))
-    assert block == expected, "regenerate: python -m benchmarks.kernel_expansion --table benchmarks/results/kernel_expansion.json --update-docs"
+    command = "python -m benchmarks.kernel_expansion --table benchmarks/results/kernel_expansion.json --update-docs"
+    assert block == expected, f"regenerate: {command}"
 
 
 def test_kernel_expansion_benchmark_times_both_paths(tmp_path, monkeypatch):
