@@ -127,6 +127,8 @@ class FieldMap:
         for g in range(order):
             for c in range(channels):
                 cols = np.flatnonzero(nonzero[g, c])
+                # unused slots read a channel the row reads anyway (times 0): a NaN or Inf elsewhere never leaks in
+                nz_col[g, c] = cols[0] if len(cols) else 0
                 nz_col[g, c, : len(cols)] = cols
                 nz_val[g, c, : len(cols)] = mats[g, c, cols]
         n_src = int(np.prod(self.source_grid))
@@ -135,8 +137,7 @@ class FieldMap:
         valid = src >= 0
         # (D, C, P)
         index = nz_col[el].transpose(2, 1, 0) * n_src + np.maximum(src, 0)[None, None, :]
-        coeff = nz_val[el].transpose(2, 1, 0) * valid[None, None, :]
-        index = np.where(coeff != 0, index, 0)
+        coeff = nz_val[el].transpose(2, 1, 0) * valid[None, None, :]  # targets without a source: all zero (and masked on use)
         grid = self.target_grid
         index = index.reshape(depth, channels, *grid)
         coeff = coeff.reshape(depth, channels, *grid)
@@ -163,6 +164,7 @@ class FieldGather(ExactConstants):
     halo: torch.Tensor
     index: torch.Tensor
     coeff: torch.Tensor
+    missing: torch.Tensor | None
 
     def __init__(self, field_map: FieldMap, field_type: FieldType, charts_first: bool = False):
         super().__init__()
@@ -186,6 +188,9 @@ class FieldGather(ExactConstants):
         self.register_constant("coeff", coeff)
         # a pure permutation needs no multiply
         self.plain_gather = bool(index.shape[0] == 1 and np.all(coeff == 1.0))
+        # entries without a source read some pixel times zero; masked to exact zeros so that a NaN or Inf there stays put
+        missing = ~np.any(coeff != 0, axis=0)
+        self.register_buffer("missing", torch.from_numpy(missing) if missing.any() else None, persistent=False)
 
     def _gather(self, flat: torch.Tensor) -> torch.Tensor:
         # index_select, not flat[:, index]: the advanced-indexing kernel is several times slower here
@@ -195,7 +200,7 @@ class FieldGather(ExactConstants):
         out = flat.index_select(1, self.index[0]) * coeff[0]
         for k in range(1, self.index.shape[0]):
             out = out + flat.index_select(1, self.index[k]) * coeff[k]
-        return out
+        return out if self.missing is None else out.masked_fill(self.missing, 0.0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if tuple(x.shape[1:]) != self.source_shape:

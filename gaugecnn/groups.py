@@ -13,6 +13,7 @@ inverses are derived from them.
 from __future__ import annotations
 
 import math
+import numbers
 from functools import cached_property
 
 import numpy as np
@@ -209,17 +210,30 @@ def _natural(n: int) -> Lattice:
     return hexagonal_lattice() if n in (3, 6) else square_lattice()
 
 
+def _turn_matrix(k: int) -> np.ndarray:
+    t = 2 * math.pi / k
+    return np.array([[math.cos(t), -math.sin(t)], [math.sin(t), math.cos(t)]])
+
+
 def _rotation(lattice: Lattice, n: int, kind: str) -> np.ndarray:
-    """The lattice matrix of the rotation by 360/n degrees, or a ValueError naming the lattice's groups."""
+    """The lattice matrix of the rotation by 360/n degrees, or an error naming both lattices' groups."""
 
     def turn(k: int) -> np.ndarray | None:
-        t = 2 * math.pi / k
-        return lattice.lattice_matrix([[math.cos(t), -math.sin(t)], [math.sin(t), math.cos(t)]])
+        return lattice.lattice_matrix(_turn_matrix(k))
 
+    if isinstance(n, (bool, np.bool_)) or not isinstance(n, numbers.Integral):
+        raise TypeError(f"the number of rotations n must be an integer (1, 2, 3, 4 or 6), got {n!r}")
     if n < 1 or turn(n) is None:
-        allowed = ", ".join(f"{kind}{k}" for k in (1, 2, 3, 4, 6) if turn(k) is not None)
         family = "rotation" if kind == "C" else "dihedral"
-        raise ValueError(f"the {lattice.name} lattice has {family} groups {allowed} only, not {kind}{n}")
+
+        def groups(lat: Lattice) -> str:
+            return ", ".join(f"{kind}{k}" for k in (1, 2, 3, 4, 6) if lat.lattice_matrix(_turn_matrix(k)) is not None)
+
+        raise ValueError(
+            f"{kind}{n} is not a group of the {lattice.name} lattice's isometries: the square lattice has the "
+            f"{family} groups {groups(square_lattice())}, the hexagonal lattice {groups(hexagonal_lattice())}. The "
+            "lattice follows from n (hexagonal for 3 and 6, square otherwise); pass lattice=... to choose it"
+        )
     matrix = turn(n)
     assert matrix is not None
     return matrix
@@ -262,7 +276,8 @@ def cyclic_group(n: int, lattice: Lattice | None = None) -> StructureGroup:
         (4, 'hexagonal')
     """
     lattice = lattice or _natural(n)
-    return StructureGroup(_name(f"C{n}", n, lattice), [_rotation(lattice, n, "C")], lattice)
+    rotation = _rotation(lattice, n, "C")
+    return StructureGroup(_name(f"C{n}", n, lattice), [rotation], lattice)
 
 
 def dihedral_group(n: int, lattice: Lattice | None = None) -> StructureGroup:

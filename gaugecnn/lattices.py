@@ -43,8 +43,8 @@ class Lattice:
 
     def __init__(self, name: str, basis: ArrayLike):
         basis = np.asarray(basis, dtype=np.float64)
-        if basis.shape != (2, 2) or abs(np.linalg.det(basis)) < 1e-9:
-            raise ValueError(f"a lattice basis is an invertible 2x2 matrix, got {basis.tolist()}")
+        if basis.shape != (2, 2) or not np.isfinite(basis).all() or abs(np.linalg.det(basis)) < 1e-9:
+            raise ValueError(f"a lattice basis is an invertible 2x2 matrix of finite numbers, got {basis.tolist()}")
         self.name = name
         self.basis = basis
         self.basis.setflags(write=False)
@@ -86,10 +86,11 @@ class Lattice:
         return math.degrees(math.acos(np.clip(u @ v / np.linalg.norm(u) / np.linalg.norm(v), -1.0, 1.0)))
 
     def __eq__(self, other) -> bool:
-        return isinstance(other, Lattice) and np.allclose(self.basis, other.basis)
+        return isinstance(other, Lattice) and np.array_equal(np.round(self.basis, 6), np.round(other.basis, 6))
 
     def __hash__(self) -> int:
-        return hash(self.name)
+        # equal lattices (bases equal up to rounding) hash alike, whatever their names
+        return hash(tuple(np.round(self.basis, 6).ravel().tolist()))
 
     def __repr__(self) -> str:
         return f"Lattice({self.name})"

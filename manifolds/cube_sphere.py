@@ -10,6 +10,7 @@ from gaugecnn.atlas import Atlas, Gluing
 from gaugecnn.fieldmap import FieldMap
 from gaugecnn.groups import StructureGroup, cyclic_group
 from gaugecnn.isometry import Isometry
+from gaugecnn.lattices import square_lattice
 from gaugecnn.manifold import Manifold
 
 __all__ = ["CubeSphere", "CubeRotation"]
@@ -76,7 +77,14 @@ class CubeSphere(Manifold):
     """
 
     def __init__(self, n: int = 16, group: StructureGroup | None = None):
-        super().__init__(Atlas(group or cyclic_group(4), (n, n), list(_FRAMES), _gluings()))
+        group = group or cyclic_group(4)
+        if not isinstance(group, StructureGroup) or group.lattice != square_lattice():
+            where = f"a group of the {group.lattice.name} lattice" if isinstance(group, StructureGroup) else f"{group!r}"
+            raise ValueError(
+                f"a CubeSphere lives on the square lattice, but {getattr(group, 'name', group)} is {where}; "
+                "use cyclic_group(4) (the default), dihedral_group(4), or another group of the square lattice"
+            )
+        super().__init__(Atlas(group, (n, n), list(_FRAMES), _gluings()))
         self.n = n
 
     def embedding(self) -> np.ndarray:

@@ -82,7 +82,7 @@ def test_gauge_pool_even_chart_refuses_field_type_of_another_group():
 
 
 def test_field_types_must_be_field_types():
-    with pytest.raises(TypeError, match="in_type must be a FieldType"):
+    with pytest.raises(TypeError, match="in_type must be a gaugecnn FieldType"):
         GaugeConv(STRIP, "1 trivial", MIXED, 3)
 
 

@@ -71,7 +71,7 @@ SMOKE = {"gauge_smoke": "one 3 x 3 GaugeConv to a regular field, pooling, one to
 def _smoke_model(atlas: Atlas, classes: int) -> nn.Sequential:
     hidden, scalars = _field_type(atlas, (0, 0, 1)), _field_type(atlas, (4, 0, 0))
     pool = gnn.GaugePool(atlas, hidden)
-    return nn.Sequential(
+    return gnn.GaugeSequential(
         gnn.GaugeConv(atlas, _field_type(atlas, (1, 0, 0)), hidden, 3),
         gnn.ELU(hidden),
         pool,
@@ -132,7 +132,7 @@ def _gauge_model(atlas: Atlas, base: tuple[int, int, int], kernel_size: int, cla
             atlas = pool.out_atlas
     out = _field_type(atlas, (64, 0, 0))
     layers += [gnn.GaugeConv(atlas, types[-1], out, kernel_size, basis=basis), gnn.GlobalPool(out, "max"), _classifier(classes)]
-    return nn.Sequential(*layers)
+    return gnn.GaugeSequential(*layers)
 
 
 def _conventional_model(atlas: Atlas, channels: tuple[int, ...], kernel_size: int, classes: int) -> nn.Sequential:
@@ -145,7 +145,7 @@ def _conventional_model(atlas: Atlas, channels: tuple[int, ...], kernel_size: in
             atlas = pool.out_atlas
     out = _field_type(atlas, (64, 0, 0))
     layers += [gnn.ConventionalConv(atlas, channels[-1], 64, kernel_size), gnn.GlobalPool(out, "max"), _classifier(classes)]
-    return nn.Sequential(*layers)
+    return gnn.GaugeSequential(*layers)
 
 
 def build_model(name: str, atlas: Atlas, kernel_size: int = 5, classes: int = 10) -> nn.Sequential:

@@ -118,7 +118,7 @@ def _gauge_model(atlas: Atlas, classes: int) -> nn.Sequential:
         layers += [gnn.GaugeConv(atlas, types[i], out, 3), gnn.FieldBatchNorm(out), gnn.ReLU(out)]
     invariant = gnn.GroupPool(types[-1])
     layers += [invariant, gnn.GlobalPool(invariant.out_type, "max"), _classifier(classes)]
-    return nn.Sequential(*layers)
+    return gnn.GaugeSequential(*layers)
 
 
 def _conventional_model(atlas: Atlas, width: float, classes: int) -> nn.Sequential:
@@ -136,7 +136,7 @@ def _conventional_model(atlas: Atlas, width: float, classes: int) -> nn.Sequenti
         ]
     scalars = FieldType(atlas.group, [trivial(atlas.group)] * channels[-1])
     layers += [gnn.GlobalPool(scalars, "max"), _classifier(classes)]
-    return nn.Sequential(*layers)
+    return gnn.GaugeSequential(*layers)
 
 
 class _ChartBatchNorm(nn.BatchNorm3d):
@@ -147,7 +147,7 @@ def _smoke_model(atlas: Atlas, classes: int) -> nn.Sequential:
     g = atlas.group
     hidden, scalars = FieldType(g, [regular(g)]), FieldType(g, [trivial(g)] * 4)
     pool = gnn.GaugePool(atlas, hidden)
-    return nn.Sequential(
+    return gnn.GaugeSequential(
         gnn.GaugeConv(atlas, FieldType(g, [trivial(g)]), hidden, 3),
         gnn.ReLU(hidden),
         pool,

@@ -11,6 +11,7 @@ from .pooling import GaugePool
 from .readout import GlobalPool, GroupPool
 from .restriction import Restrict
 from .separable import SeparableGaugeConv
+from .sequential import GaugeSequential
 from .upsampling import GaugeConvTranspose, GaugeUpsample
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "GaugePool",
     "GaugeUpsample",
     "GatedNonlinearity",
+    "GaugeSequential",
     "GlobalPool",
     "GroupPool",
     "ReLU",

@@ -36,6 +36,14 @@ def blind_spots(atlas: Space, kernel_size: int) -> np.ndarray:
     return atlas.near_cones(kernel_support(atlas.group, kernel_size))
 
 
+def _autocasting(x: torch.Tensor) -> bool:
+    """Whether autocast is on for ``x``'s device (then ``conv2d`` casts input and weights itself)."""
+    try:
+        return torch.is_autocast_enabled(x.device.type)
+    except TypeError:  # torch < 2.4 takes no device type
+        return torch.is_autocast_enabled() if x.device.type == "cuda" else torch.is_autocast_cpu_enabled()
+
+
 def _mask(mask: np.ndarray, grid: tuple[int, int, int]) -> torch.Tensor | None:
     return torch.from_numpy(np.array(mask)).reshape(spatial_shape(grid)) if mask.any() else None
 
@@ -82,6 +90,11 @@ class AtlasConvPlumbing(nn.Module):
     ) -> torch.Tensor:
         """``conv2d`` of ``x`` on the atlas with ``weight`` and ``bias`` (``groups`` as for ``conv2d``)."""
         batch = x.shape[0]
+        if x.dtype != weight.dtype and not _autocasting(x):
+            raise TypeError(
+                f"the convolution's weights are {weight.dtype} and its input is {x.dtype}: convert the input "
+                f"(x.to({weight.dtype})) or the module (module.to({x.dtype}))"
+            )
         if self.cones is not None:  # the values at cone pixels depend on the frame: never read
             x = x.masked_fill(self.cones, 0.0)
         if self.pad is not None:

@@ -1,4 +1,4 @@
-"""Channel bookkeeping shared by the field-wise layers: which channels are pointwise, which fields need norms."""
+"""What the field-wise layers share: input checks, and which channels are pointwise, which fields need norms."""
 
 from __future__ import annotations
 
@@ -6,6 +6,37 @@ import torch
 from torch import nn
 
 from ..representations import FieldType
+
+
+def check_field_type(value, what: str) -> FieldType:
+    """``value`` if it is a ``FieldType``, else a ``TypeError`` that says how to make one."""
+    if not isinstance(value, FieldType):
+        raise TypeError(
+            f"{what} must be a gaugecnn FieldType, got {type(value).__name__} {value!r}; "
+            "build one with FieldType(group, '2 regular + 1 trivial')"
+        )
+    return value
+
+
+def check_floating(x, where: str) -> None:
+    """Raise unless ``x`` is a floating-point tensor (integer or bool fields would be rounded silently)."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{where} expects a torch.Tensor, got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise TypeError(
+            f"{where} takes floating-point fields, got {x.dtype}: transport coefficients and averages would be "
+            "rounded to integers; convert with x.float() (or x.double())"
+        )
+
+
+def check_channels(x, field_type: FieldType, where: str, min_dims: int = 2, what: str = "") -> None:
+    """Raise unless ``x`` is a floating tensor ``(batch, field_type.size, ...)`` with at least ``min_dims`` axes."""
+    check_floating(x, where)
+    if x.dim() < min_dims or x.shape[1] != field_type.size:
+        axes = "..." if min_dims <= 2 else "*spatial"
+        raise ValueError(
+            f"{where} expects (batch, {field_type.size}, {axes}){what or f' for field type {field_type}'}, got {tuple(x.shape)}"
+        )
 
 
 class FieldLayout(nn.Module):

@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..representations import FieldType
+from ._fields import check_channels, check_field_type
 
 __all__ = ["FieldBatchNorm"]
 
@@ -48,11 +49,13 @@ class FieldBatchNorm(nn.Module):
     field_of_channel: torch.Tensor
     averaging: torch.Tensor
     centred: torch.Tensor
+    centred_fields: torch.Tensor
     running_mean: torch.Tensor
     running_var: torch.Tensor
 
     def __init__(self, field_type: FieldType, eps: float = 1e-5, momentum: float = 0.1, affine: bool = True):
         super().__init__()
+        check_field_type(field_type, "field_type")
         self.in_type = self.out_type = field_type
         self.eps, self.momentum = eps, momentum
         n_fields = len(field_type)
@@ -64,6 +67,8 @@ class FieldBatchNorm(nn.Module):
         self.register_buffer("field_of_channel", torch.tensor(field_of_channel, dtype=torch.long), persistent=False)
         self.register_buffer("averaging", averaging, persistent=False)
         self.register_buffer("centred", torch.tensor(centred, dtype=torch.bool), persistent=False)
+        # indices, not a boolean mask: masking costs a host-device sync on CUDA and a graph break under torch.compile
+        self.register_buffer("centred_fields", torch.tensor([f for f, c in enumerate(centred) if c], dtype=torch.long), persistent=False)
         self.register_buffer("running_mean", torch.zeros(n_fields))
         self.register_buffer("running_var", torch.ones(n_fields))
         self.weight = nn.Parameter(torch.ones(n_fields)) if affine else None
@@ -75,10 +80,7 @@ class FieldBatchNorm(nn.Module):
         self.field_dim = dims.pop() if self.native else 0
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() < 2 or x.shape[1] != self.in_type.size:
-            raise ValueError(
-                f"FieldBatchNorm expects (batch, {self.in_type.size}, ...) for field type '{self.in_type}', got {tuple(x.shape)}"
-            )
+        check_channels(x, self.in_type, "FieldBatchNorm")
         if self.native and x.numel() > 0:
             fields = x.reshape(x.shape[0], len(self.in_type), -1)
             out = F.batch_norm(fields, self.running_mean, self.running_var, self.weight, self.bias, self.training, self.momentum, self.eps)
@@ -103,7 +105,7 @@ class FieldBatchNorm(nn.Module):
         if self.weight is not None:
             scale, shift = scale * self.weight, shift * self.weight
         if self.bias is not None:
-            shift = shift.masked_scatter(self.centred, shift[self.centred] + self.bias)
+            shift = shift.index_add(0, self.centred_fields, self.bias)
         return scale[self.field_of_channel], shift[self.field_of_channel]
 
     def eval_affine(self) -> tuple[torch.Tensor, torch.Tensor]:

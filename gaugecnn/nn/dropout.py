@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from ..representations import FieldType
+from ._fields import check_channels, check_field_type
 
 __all__ = ["FieldDropout"]
 
@@ -45,6 +46,7 @@ class FieldDropout(nn.Module):
 
     def __init__(self, field_type: FieldType, p: float = 0.5, per: str = "field"):
         super().__init__()
+        check_field_type(field_type, "field_type")
         if not 0.0 <= p < 1.0:
             raise ValueError(f"dropout probability must be in [0, 1), got {p}")
         if per not in ("field", "channel"):
@@ -62,8 +64,7 @@ class FieldDropout(nn.Module):
         self.register_buffer("field_of_channel", field_of, persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() < 2 or x.shape[1] != self.in_type.size:
-            raise ValueError(f"FieldDropout expects (batch, {self.in_type.size}, ...) for '{self.in_type}', got {tuple(x.shape)}")
+        check_channels(x, self.in_type, "FieldDropout")
         if not self.training or self.p == 0.0:
             return x
         if self.per == "channel":

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from ..representations import FieldType
+from ._fields import check_channels, check_field_type
 from .nonlinearities import _ACTIVATIONS
 
 __all__ = ["GatedNonlinearity"]
@@ -49,6 +50,7 @@ class GatedNonlinearity(nn.Module):
 
     def __init__(self, field_type: FieldType, activation: str = "elu"):
         super().__init__()
+        check_field_type(field_type, "field_type")
         if activation not in _ACTIVATIONS:
             raise ValueError(f"unknown activation {activation!r}; choose one of {sorted(_ACTIVATIONS)}")
         gated = [s for r, s in zip(field_type.reps, field_type.slices) if not r.is_permutation]
@@ -64,11 +66,12 @@ class GatedNonlinearity(nn.Module):
         self.register_buffer("gate_index", gate_of.clamp_min(0), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() < 2 or x.shape[1] != self.in_type.size:
-            raise ValueError(
-                f"GatedNonlinearity expects (batch, {self.in_type.size}, ...): the {self.out_type.size} channels of "
-                f"'{self.out_type}' followed by {self.num_gates} gates, got {tuple(x.shape)}"
-            )
+        check_channels(
+            x,
+            self.in_type,
+            "GatedNonlinearity",
+            what=f": the {self.out_type.size} channels of '{self.out_type}' followed by {self.num_gates} gates",
+        )
         size = self.out_type.size
         fields = x[:, :size]
         pointwise = _ACTIVATIONS[self.activation](fields)

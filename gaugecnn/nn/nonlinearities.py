@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..representations import FieldType
-from ._fields import FieldLayout
+from ._fields import FieldLayout, check_channels, check_field_type
 
 __all__ = ["FieldNonlinearity", "ELU", "ReLU"]
 
@@ -52,6 +52,7 @@ class FieldNonlinearity(nn.Module):
 
     def __init__(self, field_type: FieldType, activation: str = "elu", inplace: bool = False):
         super().__init__()
+        check_field_type(field_type, "field_type")
         if activation not in _ACTIVATIONS:
             raise ValueError(f"unknown activation {activation!r}; choose one of {sorted(_ACTIVATIONS)}")
         self.in_type = self.out_type = field_type
@@ -62,10 +63,7 @@ class FieldNonlinearity(nn.Module):
         self.norm_bias = nn.Parameter(torch.zeros(self.layout.num_norm_fields)) if self.layout.num_norm_fields else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() < 2 or x.shape[1] != self.in_type.size:
-            raise ValueError(
-                f"{type(self).__name__} expects (batch, {self.in_type.size}, ...) for field type '{self.in_type}', got {tuple(x.shape)}"
-            )
+        check_channels(x, self.in_type, type(self).__name__)
         sigma = _ACTIVATIONS[self.activation]
         layout = self.layout
         if layout.all_pointwise:

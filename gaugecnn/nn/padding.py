@@ -10,6 +10,7 @@ from ..atlas import Atlas
 from ..fieldmap import FieldGather, spatial_shape
 from ..manifold import Manifold, Space
 from ..representations import FieldType
+from ._fields import check_field_type, check_floating
 
 __all__ = ["AtlasModule", "TransportPad", "check_field", "check_group"]
 
@@ -17,8 +18,7 @@ __all__ = ["AtlasModule", "TransportPad", "check_field", "check_group"]
 def check_field(x: torch.Tensor, field_type: FieldType, spatial: tuple[int, ...], where: str) -> None:
     """Raise a clear error unless ``x`` has shape ``(batch, field_type.size, *spatial)``."""
     expected = (field_type.size, *spatial)
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{where} expects a torch.Tensor, got {type(x).__name__}")
+    check_floating(x, where)
     if x.dim() != 1 + len(expected) or tuple(x.shape[1:]) != expected:
         raise ValueError(
             f"{where} expects a tensor of shape (batch, {', '.join(map(str, expected))}) -- "
@@ -29,8 +29,7 @@ def check_field(x: torch.Tensor, field_type: FieldType, spatial: tuple[int, ...]
 
 def check_group(field_type: FieldType, atlas: Space, what: str) -> None:
     """Raise unless the field type is of the atlas's structure group."""
-    if not isinstance(field_type, FieldType):
-        raise TypeError(f"{what} must be a FieldType, got {type(field_type).__name__}")
+    check_field_type(field_type, what)
     if field_type.group != atlas.group:
         raise ValueError(
             f"{what} is of group {field_type.group.name} but the atlas has structure group {atlas.group.name}; "
@@ -122,6 +121,7 @@ class TransportPad(AtlasModule):
         check_group(field_type, atlas, "field_type")
         self.field_type, self.width, self.transport = field_type, width, transport
         self.in_type = self.out_type = field_type
+        self.out_atlas = None  # a padded grid, not a field on an atlas
         self._bind()
 
     def _bind(self) -> None:

@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from ..representations import FieldType, trivial
+from ._fields import check_channels, check_field_type
 
 __all__ = ["GroupPool", "GlobalPool"]
 
@@ -34,6 +35,7 @@ class GroupPool(nn.Module):
 
     def __init__(self, field_type: FieldType):
         super().__init__()
+        check_field_type(field_type, "field_type")
         self.in_type = field_type
         self.out_type = FieldType(field_type.group, [trivial(field_type.group)] * len(field_type))
         dims = sorted({r.dim for r in field_type.reps})
@@ -56,8 +58,7 @@ class GroupPool(nn.Module):
         self._in_order = bool(np.array_equal(grouped, np.arange(len(grouped))))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() < 2 or x.shape[1] != self.in_type.size:
-            raise ValueError(f"GroupPool expects (batch, {self.in_type.size}, ...) for '{self.in_type}', got {tuple(x.shape)}")
+        check_channels(x, self.in_type, "GroupPool")
         parts = []
         for kind, name, _, start in self._by_dim:
             idx = getattr(self, f"channels_{name}")
@@ -85,6 +86,7 @@ class GlobalPool(nn.Module):
 
     def __init__(self, field_type: FieldType, reduce: str = "max"):
         super().__init__()
+        check_field_type(field_type, "field_type")
         if reduce not in ("max", "mean"):
             raise ValueError(f"reduce must be 'max' or 'mean', got {reduce!r}")
         bad = sorted({r.name for r in field_type.reps if r != trivial(field_type.group)})
@@ -95,9 +97,9 @@ class GlobalPool(nn.Module):
             )
         self.in_type, self.reduce = field_type, reduce
         self.out_type = field_type
+        self.out_atlas = None  # invariant features: no spatial axes left
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() < 3 or x.shape[1] != self.in_type.size:
-            raise ValueError(f"GlobalPool expects (batch, {self.in_type.size}, *spatial), got {tuple(x.shape)}")
+        check_channels(x, self.in_type, "GlobalPool", min_dims=3)
         flat = x.flatten(2)
         return flat.amax(2) if self.reduce == "max" else flat.mean(2)

@@ -17,6 +17,7 @@ from torch import nn
 from ..groups import StructureGroup
 from ..manifold import Space
 from ..representations import FieldType
+from ._fields import check_channels
 from .padding import check_group
 
 __all__ = ["Restrict"]
@@ -49,6 +50,9 @@ class Restrict(nn.Module):
     def __init__(self, atlas: Space, field_type: FieldType, subgroup: StructureGroup):
         super().__init__()
         check_group(field_type, atlas, "field_type")
+        if not isinstance(subgroup, StructureGroup):
+            raise TypeError(f"subgroup must be a StructureGroup (e.g. cyclic_group(4)), got {type(subgroup).__name__} {subgroup!r}")
+        self.atlas = atlas
         self.out_atlas = atlas.restricted(subgroup)
         self.in_type = field_type
         self.out_type, order = field_type.restrict(subgroup)
@@ -56,8 +60,7 @@ class Restrict(nn.Module):
         self.register_buffer("order", torch.from_numpy(order), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() < 2 or x.shape[1] != self.in_type.size:
-            raise ValueError(f"Restrict expects (batch, {self.in_type.size}, ...) for '{self.in_type}', got {tuple(x.shape)}")
+        check_channels(x, self.in_type, "Restrict")
         return x if self.identity else x.index_select(1, self.order)
 
     def extra_repr(self) -> str:

@@ -204,6 +204,14 @@ class GaugeConvTranspose(nn.Module):
         return self.conv.atlas
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        expected = (self.in_type.size, *self.in_atlas.shape)
+        if isinstance(x, torch.Tensor) and tuple(x.shape[1:]) != expected and tuple(x.shape[1:]) == (self.in_type.size, *self.atlas.shape):
+            raise ValueError(
+                f"GaugeConvTranspose upsamples fields on {self.in_atlas!r} (shape (batch, {', '.join(map(str, expected))})) "
+                f"to {self.atlas!r}, but got a field of the output's own shape {tuple(x.shape)}: pass the fine atlas, the one "
+                "the output lives on (the atlas before the GaugePool), not the coarse one"
+            )
+        check_field(x, self.in_type, self.in_atlas.shape, f"GaugeConvTranspose (input on {self.in_atlas!r}; pass the fine atlas to it)")
         return self.conv(self.spread(x))
 
 
