@@ -11,8 +11,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -21,7 +23,19 @@ import torch
 
 from ._training import RESULTS_FILE, CheckpointError, claim_run, finished_runs, run_name
 
-__all__ = ["HelpFormatter", "add_run_options", "apply_preset", "prepare_torch", "device_from", "distributed", "shard_of", "train_runs"]
+__all__ = [
+    "HelpFormatter",
+    "add_run_options",
+    "apply_preset",
+    "check_options",
+    "interrupt_on_signals",
+    "prepare_torch",
+    "device_from",
+    "distributed",
+    "shard_of",
+    "train_runs",
+    "report_paths",
+]
 
 
 class HelpFormatter(argparse.HelpFormatter):
@@ -29,13 +43,18 @@ class HelpFormatter(argparse.HelpFormatter):
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
-        if action.default not in (None, False, argparse.SUPPRESS) and "default" not in text:
+        unset = action.default is None or action.default is False or action.default == argparse.SUPPRESS or action.default == []
+        if not unset and "(default" not in text:  # 0 is a default worth showing
             text += " (default: %(default)s)"
         return text
 
 
-def add_run_options(p: argparse.ArgumentParser, cache_help: str) -> None:
-    """The options every benchmark shares: seeds, device, threads, data, output, parallelism, tables."""
+def add_run_options(p: argparse.ArgumentParser, cache_help: str, default_out: Path, models_size: str) -> None:
+    """The options every benchmark shares: seeds, device, threads, data, output, parallelism, tables.
+
+    ``default_out`` is the benchmark's own results folder; ``models_size`` says how large the
+    saved model files are.
+    """
     p.add_argument(
         "--runs",
         type=int,
@@ -63,8 +82,9 @@ def add_run_options(p: argparse.ArgumentParser, cache_help: str) -> None:
     p.add_argument(
         "--out",
         type=Path,
-        default=Path("results"),
-        help=f"results folder: {RESULTS_FILE} (one JSON line per finished run), table.md, checkpoints/",
+        default=default_out,
+        help=f"results folder: {RESULTS_FILE} (one JSON line per finished run), table.md, results.png, "
+        f"checkpoints/ (while training) and models/ (the trained weights, {models_size})",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument(
@@ -105,6 +125,11 @@ def add_run_options(p: argparse.ArgumentParser, cache_help: str) -> None:
     p.add_argument(
         "--update-docs", action="store_true", help="with --table FILE: rewrite the generated tables and chart of the docs from FILE"
     )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="with --update-docs: rewrite the docs even from a file that lacks runs the published tables show",
+    )
 
 
 def apply_preset(args: argparse.Namespace, quick: dict, protocol) -> None:
@@ -114,17 +139,65 @@ def apply_preset(args: argparse.Namespace, quick: dict, protocol) -> None:
             setattr(args, key, value if args.quick else getattr(protocol, key))
 
 
+def _check(ok: bool, message: str) -> None:
+    if not ok:
+        raise SystemExit(f"error: {message}")
+
+
+def check_options(args: argparse.Namespace, train_max: int, test_max: int = 10000) -> None:
+    """Refuse values out of range, one line naming the option and its range (after presets are applied)."""
+    _check(args.epochs >= 1, f"--epochs must be at least 1, got {args.epochs}")
+    _check(args.runs >= 1, f"--runs must be at least 1, got {args.runs}")
+    _check(1 <= args.train_size <= train_max, f"--train-size must be in 1..{train_max}, got {args.train_size}")
+    _check(1 <= args.test_size <= test_max, f"--test-size must be in 1..{test_max}, got {args.test_size}")
+    _check(args.batch_size >= 1, f"--batch-size must be at least 1, got {args.batch_size}")
+    _check(
+        args.batch_size <= args.train_size,
+        f"--batch-size must be at most --train-size ({args.train_size}), got {args.batch_size}: a smaller batch or more digits",
+    )
+    _check(args.seed >= 0, f"--seed must be at least 0, got {args.seed}")
+    _check(args.data_seed >= 0, f"--data-seed must be at least 0, got {args.data_seed}")
+    _check(args.lr > 0, f"--lr must be positive, got {args.lr}")
+    _check(args.weight_decay >= 0, f"--weight-decay must be at least 0, got {args.weight_decay}")
+    _check(args.lr_step >= 1, f"--lr-step must be at least 1 epoch, got {args.lr_step}")
+    _check(0 < args.lr_gamma <= 1, f"--lr-gamma must be in (0, 1], got {args.lr_gamma}")
+
+
 def prepare_torch(args: argparse.Namespace) -> None:
     """Denormal flushing and threads, before the first multi-threaded op so that every worker thread inherits them."""
+    _check(args.threads is None or args.threads >= 1, f"--threads must be at least 1, got {args.threads}")
     torch.set_flush_denormal(not args.no_flush_denormal)
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.jobs < 1:
-        raise SystemExit(f"--jobs must be at least 1, got {args.jobs}")
+        raise SystemExit(f"error: --jobs must be at least 1, got {args.jobs}")
     if args.jobs > 1 and int(os.environ.get("WORLD_SIZE", "1")) > 1:
         raise SystemExit("--jobs starts its own processes; do not combine it with torchrun")
     if args.update_docs and (args.table is None or len(args.table) != 1):
         raise SystemExit("--update-docs needs the one results file to generate from: --table FILE --update-docs")
+
+
+@contextlib.contextmanager
+def interrupt_on_signals() -> Iterator[None]:
+    """SIGTERM and SIGHUP (a plain ``kill``, a timeout, a scheduler, a closed terminal) interrupt like Ctrl-C.
+
+    The run loop then keeps its checkpoints and exits, its claims go with the process, and a
+    ``--jobs`` parent stops its workers first. The previous handlers come back afterwards.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    names = [s for s in ("SIGTERM", "SIGHUP") if hasattr(signal, s)]
+    previous = {name: signal.signal(getattr(signal, name), interrupt) for name in names}
+    try:
+        yield
+    finally:
+        for name, handler in previous.items():
+            signal.signal(getattr(signal, name), handler)
 
 
 def distributed(parallel: str, device: torch.device) -> tuple[int, int, bool]:
@@ -196,10 +269,17 @@ def _run_jobs(
                 time.sleep(2)
                 bar.update(done() - bar.n)
             bar.update(done() - bar.n)
-    except KeyboardInterrupt:  # the workers got the same signal and keep their checkpoints
+    except KeyboardInterrupt:  # Ctrl-C reaches the workers too; a SIGTERM or SIGHUP to this process alone does not
         for p in procs:
-            p.wait()
-        print("\ninterrupted: finished runs and the last epoch checkpoints are kept; re-run the same command to resume")
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)  # they stop as on Ctrl-C: checkpoints kept, claims released
+        for p in procs:
+            try:
+                p.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        print("\ninterrupted: workers stopped; finished runs and the last epoch checkpoints are kept; re-run the same command to resume")
         return 130
     failed = [p.returncode for p in procs if p.returncode]
     if failed:
@@ -265,3 +345,15 @@ def train_runs(
         if ddp:
             torch.distributed.destroy_process_group()
     return None
+
+
+def report_paths(out: Path, chart: Path | None) -> str:
+    """Where a benchmark's files went, one line each."""
+    lines = [
+        f"results:        {out / RESULTS_FILE}",
+        f"table:          {out / 'table.md'}",
+    ]
+    if chart is not None:
+        lines.append(f"chart:          {chart}")
+    lines.append(f"trained models: {out / 'models'}/ (one file per run)")
+    return "\n".join(lines)

@@ -3,29 +3,25 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import statistics
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from ._files import read_json_lines
+
 __all__ = ["load_records", "protocol_records", "mean_std", "provenance", "chart_source"]
 
 
 def load_records(paths: Iterable[Path | str]) -> list[dict]:
-    """The JSON lines of ``paths``, one record per line; a bad line is an error naming file and line."""
+    """The JSON lines of ``paths``, one record per line, read as the trainer reads them: a torn or
+    corrupt line is skipped with a warning that names file and line; a missing file is an error."""
     records = []
     for path in paths:
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"no results file {path}")
-        for number, line in enumerate(path.read_text().splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError as error:
-                raise ValueError(f"{path}:{number} is not a JSON line ({error.msg}); fix or delete that line") from None
+        records += read_json_lines(path)
     return records
 
 
@@ -63,9 +59,7 @@ def provenance(records: Sequence[dict], protocol: str = "the paper's protocol") 
     walls = {}
     for r in records:
         walls.setdefault(r["device"], []).append(r["wall_time_s"])
-    wall = "; ".join(
-        f"{device}: median {statistics.median(w) / 60:.0f} min, {min(w) / 60:.0f}–{max(w) / 60:.0f}" for device, w in sorted(walls.items())
-    )
+    wall = "; ".join(f"{device}: median {_duration(statistics.median(w))}, {_span(w)}" for device, w in sorted(walls.items()))
     return "\n".join(
         [
             f"- {_runs(len(records))} finished, of {protocol}.",
@@ -74,6 +68,20 @@ def provenance(records: Sequence[dict], protocol: str = "the paper's protocol") 
             f"- Wall time per run (training and evaluation): {wall}.",
         ]
     )
+
+
+def _duration(seconds: float) -> str:
+    """Seconds below two minutes, whole minutes below two hours, else hours."""
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _span(values: Sequence[float]) -> str:
+    low, high = min(values), max(values)
+    return _duration(low) if _duration(low) == _duration(high) else f"{_duration(low)} to {_duration(high)}"
 
 
 def chart_source(path: Path) -> str:

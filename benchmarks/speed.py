@@ -349,7 +349,14 @@ def _load_tables(paths: list[Path]) -> tuple[dict, dict | None, dict | None, dic
     """The models file, and optional ``*before*`` models, peers and ``*variants*`` files, told apart by content and name."""
     models = before = peers = variants = None
     for path in paths:
-        data = json.loads(Path(path).read_text())
+        if not Path(path).is_file():
+            raise SystemExit(f"error: --table: no results file {path}")
+        try:
+            data = json.loads(Path(path).read_text())
+        except json.JSONDecodeError as error:
+            raise SystemExit(
+                f"error: --table: {path} is not JSON ({error.msg} at line {error.lineno}); give a file written by --out"
+            ) from None
         if "runs" in data:
             peers = data
         elif "before" in Path(path).name:
@@ -371,9 +378,9 @@ def main(argv: list[str] | None = None) -> int:
         help=f"comma-separated model names, 'all' among them for every paper model ({', '.join(MODELS)}), "
         f"or variants ({', '.join(ABLATIONS)})",
     )
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--rounds", type=int, default=7, help="timed rounds per measurement (median, min, max)")
-    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--batch-size", type=int, default=128, help="batch size of the timed steps (default: 128)")
+    p.add_argument("--rounds", type=int, default=7, help="timed rounds per measurement (median, min, max; default: 7)")
+    p.add_argument("--warmup", type=int, default=2, help="untimed rounds first (default: 2)")
     p.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's own choice)")
     p.add_argument("--device", default="auto", help="'auto' (CUDA when present), 'cpu' or 'cuda'")
     p.add_argument("--compile", action="store_true", help="also time torch.compile'd models (slow to start)")
@@ -398,6 +405,22 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--update-docs", action="store_true", help="with --table: rewrite the tables of docs/performance.md")
     args = p.parse_args(argv)
+    for name in ("rounds", "batch_size"):
+        if getattr(args, name) < 1:
+            raise SystemExit(f"error: --{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
+    if args.warmup < 0:
+        raise SystemExit(f"error: --warmup must be at least 0, got {args.warmup}")
+    if args.threads is not None and args.threads < 1:
+        raise SystemExit(f"error: --threads must be at least 1, got {args.threads}")
+    if args.device not in ("auto", "cpu") and not args.device.startswith("cuda"):
+        raise SystemExit(f"error: --device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {args.device!r}")
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        raise SystemExit("error: --device cuda asked for, but torch sees no CUDA device; use --device cpu")
+    unknown = [m for name in args.models.split(",") if name != "all" for m in [name] if m not in MODELS and m not in ABLATIONS]
+    if unknown:
+        raise SystemExit(
+            f"error: --models: unknown model(s) {', '.join(unknown)}; choose from {', '.join(MODELS)}, 'all', or {', '.join(ABLATIONS)}"
+        )
     if args.table is not None:
         blocks = performance_blocks(*_load_tables(args.table))
         print("\n\n".join(blocks.values()))

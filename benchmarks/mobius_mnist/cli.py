@@ -5,10 +5,23 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 import torch
 
-from .._cli import HelpFormatter, add_run_options, apply_preset, device_from, distributed, prepare_torch, shard_of, train_runs
+from .._cli import (
+    HelpFormatter,
+    add_run_options,
+    apply_preset,
+    check_options,
+    device_from,
+    distributed,
+    interrupt_on_signals,
+    prepare_torch,
+    report_paths,
+    shard_of,
+    train_runs,
+)
 from .._files import atomic_write_text
 from . import report
 from .data import default_cache_dir, load_mobius_mnist
@@ -17,7 +30,8 @@ from .train import TrainConfig, finished_runs, run_one
 
 __all__ = ["main"]
 
-QUICK = {"epochs": 1, "train_size": 384, "test_size": 500}
+# a few hundred Adam steps: enough to learn (gauge_regular reached 88% after its 125 steps), little enough for a CPU
+QUICK = {"epochs": 2, "train_size": 2000, "test_size": 500, "batch_size": 32}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -47,7 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--test-size", type=int, default=None, help=f"test digits, the first N of MNIST test, up to 10000 (default {d.test_size})"
     )
-    p.add_argument("--batch-size", type=int, default=d.batch_size, help="training batch size")
+    p.add_argument("--batch-size", type=int, default=None, help=f"training batch size (default {d.batch_size})")
     p.add_argument("--lr", type=float, default=d.lr, help="Adam learning rate")
     p.add_argument("--weight-decay", type=float, default=d.weight_decay, help="Adam weight decay")
     p.add_argument("--lr-step", type=int, default=d.lr_step, help="epochs between learning-rate decays")
@@ -56,10 +70,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--quick",
         action="store_true",
-        help=f"CPU smoke-test preset: {QUICK['train_size']} train / {QUICK['test_size']} test digits, "
-        f"{QUICK['epochs']} epoch (for --epochs, --train-size, --test-size not given explicitly)",
+        help=f"CPU preset that learns in minutes: {QUICK['train_size']} train / {QUICK['test_size']} test digits, "
+        f"{QUICK['epochs']} epochs at batch {QUICK['batch_size']} ({QUICK['epochs'] * QUICK['train_size'] // QUICK['batch_size']} "
+        "Adam steps: well above chance, far from the paper's figures; about 15 to 45 s a run on one core, 10 minutes "
+        "for all models and both train modes; see docs/results.md); for the options among these not given explicitly",
     )
-    add_run_options(p, f"where MNIST and the generated Möbius MNIST arrays live (default $GAUGECNN_CACHE or {default_cache_dir()})")
+    add_run_options(
+        p,
+        f"where MNIST and the generated Möbius MNIST arrays live (default $GAUGECNN_CACHE or {default_cache_dir()})",
+        Path("results") / "mobius_mnist",
+        models_size=report.model_file_sizes(),
+    )
     return p
 
 
@@ -96,12 +117,20 @@ def _print_table(args: argparse.Namespace, config: TrainConfig) -> int:
         records = report.protocol_records(report.load_records(args.table), config)
     except (FileNotFoundError, ValueError) as error:
         raise SystemExit(f"error: {error}") from None
-    print(f"{len(records)} finished runs of this protocol in {', '.join(map(str, args.table))}\n")
+    print(f"{len(records)} finished runs of {report.protocol_words(config)} in {', '.join(map(str, args.table))}\n")
     print(report.results_table(records))
+    print(f"\n{report.TABLE_LEGEND}")
     if any(r["model"] in ABLATIONS for r in records):
         print(f"\n{report.ablation_table(records)}")
-    print(f"\n{report.provenance(records)}" if records else "")
+    print(f"\n{report.provenance(records, report.protocol_words(config))}" if records else "")
     if args.update_docs:
+        lost = report.published_runs_missing(records)
+        if lost and not args.force:
+            raise SystemExit(
+                f"error: {args.table[0]} lacks {len(lost)} of the runs the published tables show ({', '.join(lost[:6])}"
+                f"{', ...' if len(lost) > 6 else ''}); --update-docs would drop them. Use the committed file "
+                f"({report.RESULTS_DATA.relative_to(report.REPO)}) with new runs merged in, or add --force to replace them"
+            )
         for path in report.update_docs(args.table[0]):
             print(f"updated {path}")
     return 0
@@ -109,13 +138,17 @@ def _print_table(args: argparse.Namespace, config: TrainConfig) -> int:
 
 def main(argv: list[str] | None = None, on_epoch_end=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    with interrupt_on_signals():  # SIGTERM and SIGHUP stop the runs as Ctrl-C does
+        return _main(argv, on_epoch_end)
+
+
+def _main(argv: list[str], on_epoch_end) -> int:
     args = _parser().parse_args(argv)
     prepare_torch(args)
     apply_preset(args, QUICK, TrainConfig())
+    check_options(args, train_max=60000)
     if args.table is not None:
         return _print_table(args, config_from_args(args))
-    if not 0 < args.test_size <= 10000:
-        raise SystemExit(f"--test-size must be in 1..10000, got {args.test_size}")
     models = _models(args.model)
     modes = ["shifted", "centered"] if args.train_mode == "both" else [args.train_mode]
     config = config_from_args(args)
@@ -156,8 +189,11 @@ def main(argv: list[str] | None = None, on_epoch_end=None) -> int:
         f"Möbius MNIST test error (%) on shifted test digits; {config.epochs} epochs, "
         f"{config.train_size} train / {config.test_size} test digits"
     )
-    atomic_write_text(args.out / "table.md", f"{header}\n\n{table}\n")
-    print(f"\n{header}\n\n{table}")
+    legend = report.TABLE_LEGEND
+    footer = report.provenance(records, report.protocol_words(config))
+    atomic_write_text(args.out / "table.md", f"{header}\n\n{table}\n\n{legend}\n\n{footer}\n")
+    print(f"\n{header}\n\n{table}\n\n{legend}\n\n{footer}")
+    chart = None
     try:
         import matplotlib  # noqa: F401  (the optional 'viz' extra)
     except ImportError:
@@ -165,5 +201,6 @@ def main(argv: list[str] | None = None, on_epoch_end=None) -> int:
     else:
         from .report import plot_results
 
-        print(f"\nbar chart: {plot_results(records, args.out / 'results.png')}")
+        chart = plot_results(records, args.out / "results.png")
+    print(f"\n{report_paths(args.out, chart)}")
     return 0

@@ -49,6 +49,34 @@ MODES = ("shifted", "centered")
 FLAG = 2.0  # cells further than this many paper standard deviations are flagged
 
 
+TABLE_LEGEND = (
+    "Ours: mean ± sample std over our seeds (one seed: the value alone); paper: mean ± std of its 32 runs; "
+    f"Δ = (ours − paper) / σ_paper; † marks |Δ| > {FLAG:g}."
+)
+
+
+def protocol_words(config: TrainConfig) -> str:
+    """The protocol of ``config`` in words: the paper's, or what it is."""
+    if config == TrainConfig():
+        return "the paper's protocol"
+    epochs = f"{config.epochs} epoch{'s' if config.epochs != 1 else ''}"
+    digits = f"{config.train_size} train / {config.test_size} test digits"
+    return f"another protocol than the paper's ({epochs}, {digits}, batch {config.batch_size})"
+
+
+def model_file_sizes() -> str:
+    """How large a saved model is: 4 bytes per parameter of the paper's models (its Table, ``PAPER``)."""
+    sizes = [4 * params / 1e6 for params, *_ in PAPER.values()]
+    return f"{min(sizes):.1f} to {max(sizes):.1f} MB a run"
+
+
+def published_runs_missing(records: Sequence[dict]) -> list[str]:
+    """The runs of the paper's protocol in the committed results (what the docs show) that ``records`` lack."""
+    have = {(r["model"], r["train_mode"], r["seed"]) for r in paper_records(records)}
+    published = sorted((r["model"], r["train_mode"], r["seed"]) for r in paper_records(load_records([RESULTS_DATA])))
+    return [f"{m} {mode} seed {seed}" for m, mode, seed in published if (m, mode, seed) not in have]
+
+
 def paper_records(records: Sequence[dict]) -> list[dict]:
     """The records made under the paper's protocol, one per (model, mode, seed)."""
     return protocol_records(records, TrainConfig())

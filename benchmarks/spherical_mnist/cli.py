@@ -5,10 +5,23 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 import torch
 
-from .._cli import HelpFormatter, add_run_options, apply_preset, device_from, distributed, prepare_torch, shard_of, train_runs
+from .._cli import (
+    HelpFormatter,
+    add_run_options,
+    apply_preset,
+    check_options,
+    device_from,
+    distributed,
+    interrupt_on_signals,
+    prepare_torch,
+    report_paths,
+    shard_of,
+    train_runs,
+)
 from .._files import atomic_write_text
 from .._report import load_records, protocol_records
 from .._training import finished_runs
@@ -19,7 +32,8 @@ from .train import TRAIN_MODES, SphericalConfig, run_one
 
 __all__ = ["main"]
 
-QUICK = {"epochs": 1, "train_size": 384, "test_size": 500}
+# a few hundred Adam steps on small grids: enough to learn, little enough for a CPU
+QUICK = {"epochs": 2, "train_size": 3000, "test_size": 500, "batch_size": 32}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -56,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--test-size", type=int, default=None, help=f"test digits, the first N of MNIST test, up to 10000 (default {d.test_size})"
     )
-    p.add_argument("--batch-size", type=int, default=d.batch_size, help="training batch size")
+    p.add_argument("--batch-size", type=int, default=None, help=f"training batch size (default {d.batch_size})")
     p.add_argument("--lr", type=float, default=d.lr, help="Adam learning rate")
     p.add_argument("--weight-decay", type=float, default=d.weight_decay, help="Adam weight decay")
     p.add_argument("--lr-step", type=int, default=d.lr_step, help="epochs between learning-rate decays")
@@ -65,11 +79,18 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--quick",
         action="store_true",
-        help=f"CPU smoke-test preset: {QUICK['train_size']} train / {QUICK['test_size']} test digits, "
-        f"{QUICK['epochs']} epoch, small grids (cube 6 x 8 x 8, icosphere r = 3); for --epochs, "
-        "--train-size, --test-size not given explicitly",
+        help=f"CPU preset that learns in minutes: {QUICK['train_size']} train / {QUICK['test_size']} test digits, "
+        f"{QUICK['epochs']} epochs at batch {QUICK['batch_size']} ({QUICK['epochs'] * QUICK['train_size'] // QUICK['batch_size']} "
+        "Adam steps), small grids (cube 6 x 8 x 8, icosphere r = 3): well above chance, far from the published figures; "
+        "about 15 s a cube run and 45 s an icosphere run on one core; see docs/results.md; for the options among these "
+        "not given explicitly",
     )
-    add_run_options(p, f"where MNIST and the generated spherical MNIST arrays live (default $GAUGECNN_CACHE or {default_cache_dir()})")
+    add_run_options(
+        p,
+        f"where MNIST and the generated spherical MNIST arrays live (default $GAUGECNN_CACHE or {default_cache_dir()})",
+        Path("results") / "spherical_mnist",
+        models_size=report.MODEL_FILE_SIZES,
+    )
     return p
 
 
@@ -112,10 +133,19 @@ def _print_table(args: argparse.Namespace, config: SphericalConfig) -> int:
         records = protocol_records(load_records(args.table), config)
     except (FileNotFoundError, ValueError) as error:
         raise SystemExit(f"error: {error}") from None
-    print(f"{len(records)} finished runs of this protocol in {', '.join(map(str, args.table))} ({report.protocol_of(records)})\n")
+    files = ", ".join(map(str, args.table))
+    print(f"{len(records)} finished runs of {report.protocol_words(config)} in {files} ({report.protocol_of(records)})\n")
     print(report.results_table(records))
+    print(f"\n{report.TABLE_LEGEND}")
     print(f"\nPublished:\n\n{report.published_table()}")
     if args.update_docs:
+        lost = report.published_runs_missing(protocol_records(load_records(args.table[:1]), config))
+        if lost and not args.force:
+            raise SystemExit(
+                f"error: {args.table[0]} lacks {len(lost)} of the runs the published tables show ({', '.join(lost[:6])}"
+                f"{', ...' if len(lost) > 6 else ''}); --update-docs would drop them. Use the committed file "
+                f"({report.RESULTS_DATA.relative_to(report.REPO)}) with new runs merged in, or add --force to replace them"
+            )
         for path in report.update_docs(args.table[0], config=config):
             print(f"updated {path}")
     return 0
@@ -123,15 +153,19 @@ def _print_table(args: argparse.Namespace, config: SphericalConfig) -> int:
 
 def main(argv: list[str] | None = None, on_epoch_end=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    with interrupt_on_signals():  # SIGTERM and SIGHUP stop the runs as Ctrl-C does
+        return _main(argv, on_epoch_end)
+
+
+def _main(argv: list[str], on_epoch_end) -> int:
     args = _parser().parse_args(argv)
     prepare_torch(args)
     apply_preset(args, QUICK, SphericalConfig())
+    check_options(args, train_max=60000)
+    if args.rotation_chunk < 1:
+        raise SystemExit(f"error: --rotation-chunk must be at least 1, got {args.rotation_chunk}")
     if args.table is not None:
         return _print_table(args, config_from_args(args))
-    if not 0 < args.test_size <= 10000:
-        raise SystemExit(f"--test-size must be in 1..10000, got {args.test_size}")
-    if args.rotation_chunk < 1:
-        raise SystemExit(f"--rotation-chunk must be at least 1, got {args.rotation_chunk}")
     models = _models(args.model)
     modes = list(TRAIN_MODES) if args.train_mode == "both" else [args.train_mode]
     config = config_from_args(args)
@@ -184,17 +218,18 @@ def main(argv: list[str] | None = None, on_epoch_end=None) -> int:
 
     records = protocol_records(finished_runs(args.out) + load_records(args.merge), config)
     records = [r for r in records if r["seed"] in seeds and r["train_mode"] in modes]
-    header = (
-        f"Spherical MNIST accuracy (%); {config.epochs} epochs, {config.train_size} train / {config.test_size} "
-        f"test digits, {report.protocol_of(records)}"
-    )
+    header = f"Spherical MNIST accuracy (%); {report.protocol_words(config)}; {report.protocol_of(records)}"
     table = report.results_table(records, models)
-    atomic_write_text(args.out / "table.md", f"{header}\n\n{table}\n")
-    print(f"\n{header}\n\n{table}\n\nPublished:\n\n{report.published_table()}")
+    footer = report.provenance(records, report.protocol_words(config))
+    text = f"{header}\n\n{table}\n\n{report.TABLE_LEGEND}\n\n{footer}"
+    atomic_write_text(args.out / "table.md", f"{text}\n")
+    print(f"\n{text}\n\nPublished:\n\n{report.published_table()}")
+    chart = None
     try:
         import matplotlib  # noqa: F401  (the optional 'viz' extra)
     except ImportError:
         print("\n(install the viz extra, pip install -e '.[viz]', for a bar chart beside the table)")
     else:
-        print(f"\nbar chart: {report.plot_accuracies(records, args.out / 'results.png')}")
+        chart = report.plot_accuracies(records, args.out / "results.png")
+    print(f"\n{report_paths(args.out, chart)}")
     return 0

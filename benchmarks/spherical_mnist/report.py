@@ -36,6 +36,31 @@ __all__ = [
 REPO = Path(__file__).resolve().parents[2]
 RESULTS_DATA = REPO / "benchmarks" / "results" / "spherical_mnist.jsonl"
 COMMAND = "python -m benchmarks.spherical_mnist --table FILE --update-docs"
+TABLE_LEGEND = (
+    "Accuracy (%) on test digits: mean ± sample std over our seeds, the number of seeds in brackets; "
+    "columns trained/tested, N unrotated, R rotated, G moved by the grid's own exact rotations."
+)
+# the trained weights (4 bytes a parameter) of the smallest and the largest model, full grids (measured; a test checks them)
+MODEL_FILE_SIZES = "0.5 to 1.6 MB a run"
+
+
+def protocol_words(config: SphericalConfig) -> str:
+    """The protocol of ``config`` in words: the published protocol (our defaults), or what it is."""
+    epochs = f"{config.epochs} epoch{'s' if config.epochs != 1 else ''}"
+    digits = f"{config.train_size} train / {config.test_size} test digits"
+    if config == SphericalConfig():
+        return f"the published protocol ({epochs}, {digits})"
+    grids = ", small grids" if config.quick_grids else ""
+    return f"another protocol than the published one ({epochs}, {digits}, batch {config.batch_size}{grids})"
+
+
+def published_runs_missing(records: Sequence[dict]) -> list[str]:
+    """The runs of the published protocol in the committed results (what the docs show) that ``records`` lack."""
+    have = {(r["model"], r["train_mode"], r["seed"]) for r in records}
+    published = sorted((r["model"], r["train_mode"], r["seed"]) for r in protocol_records(load_records([RESULTS_DATA]), SphericalConfig()))
+    return [f"{m} {mode} seed {seed}" for m, mode, seed in published if (m, mode, seed) not in have]
+
+
 COLUMNS = {"N/N": ("N", "N"), "N/R": ("N", "R"), "N/G": ("N", "G"), "R/R": ("R", "R")}  # column -> (train, test set)
 
 
