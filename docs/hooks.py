@@ -7,6 +7,10 @@ warnings, which fail the strict build (``mkdocs build --strict``):
 
 - a public name, or a public method or property of a public class, without a docstring of its own;
 - a parameter of a public function, class or method that its docstring never names.
+
+The narrative pages name the API in backticks (`` `GaugeConv` ``, `` `gaugecnn.testing.check_manifold` ``);
+``on_page_markdown`` turns every such public name, outside code blocks, into a cross-reference to
+its entry in the reference (mkdocs-autorefs resolves them; an unresolved one fails the build).
 """
 
 from __future__ import annotations
@@ -48,7 +52,7 @@ SECTIONS = {
     "gaugecnn.nn.readout": "Invariant readouts",
     "gaugecnn.nn.upsampling": "Upsampling",
     "gaugecnn.nn.restriction": "Restriction to a subgroup",
-    "gaugecnn.nn.export": "Export for inference",
+    "gaugecnn.nn.frozen": "Export for inference",
     "gaugecnn.testing.equivariance": "Equivariance checks",
     "gaugecnn.testing.suite": "The generic layer suite",
     "gaugecnn.testing.manifold_check": "Checking a manifold",
@@ -158,3 +162,33 @@ def on_files(files: Files, config) -> Files:
             log.warning(f"{name}: the docstring never names this parameter; say what it is (an Args: entry)")
         files.append(File.generated(config, f"api/{package_name}.md", content=api_page(package_name)))
     return files
+
+
+def api_index() -> dict[str, str]:
+    """Every public name, short (``GaugeConv``) and qualified (``gaugecnn.nn.GaugeConv``), to its identifier."""
+    index: dict[str, str] = {}
+    for package_name in PACKAGES:
+        package = importlib.import_module(package_name)
+        for name in package.__all__:
+            identifier = f"{package_name}.{name}"
+            index.setdefault(name, identifier)  # a short name taken twice links to the first package's
+            index[identifier] = identifier
+    return index
+
+
+_CODE = re.compile(r"(```.*?```|<!--.*?-->)", re.S)
+_NAME = re.compile(r"(?<![\[\w])`([A-Za-z_][\w.]*)`(?![\]\w])")
+
+
+def link_api_names(markdown: str, index: dict[str, str]) -> str:
+    """``markdown`` with each backticked public name outside fenced code turned into a reference link."""
+    parts = _CODE.split(markdown)
+    for i in range(0, len(parts), 2):  # the even parts are outside code blocks and comments
+        parts[i] = _NAME.sub(lambda m: f"[`{m.group(1)}`][{index[m.group(1)]}]" if m.group(1) in index else m.group(0), parts[i])
+    return "".join(parts)
+
+
+def on_page_markdown(markdown: str, page, config, files) -> str:
+    if page.file.src_uri.startswith("api/"):
+        return markdown  # the reference itself
+    return link_api_names(markdown, api_index())

@@ -13,6 +13,8 @@ from gaugecnn.isometry import Isometry
 from gaugecnn.lattices import square_lattice
 from gaugecnn.manifold import Manifold
 
+from ._sizes import square_side
+
 __all__ = ["CubeSphere", "CubeRotation"]
 
 _AXES = {"+x": (1, 0, 0), "-x": (-1, 0, 0), "+y": (0, 1, 0), "-y": (0, -1, 0), "+z": (0, 0, 1), "-z": (0, 0, -1)}
@@ -69,6 +71,7 @@ class CubeSphere(Manifold):
     Args:
         n: the side of each face in pixels (``6 n²`` pixels in all).
         group: the structure group; ``C4`` by default, ``D4`` for the reflections too.
+        chart_shape: ``(n, n)``, the keyword every manifold takes.
 
     Examples:
         >>> cube = CubeSphere(4)
@@ -76,7 +79,8 @@ class CubeSphere(Manifold):
         ((6, 4, 4), 2, True, 24)
     """
 
-    def __init__(self, n: int = 16, group: StructureGroup | None = None):
+    def __init__(self, n: int | None = None, group: StructureGroup | None = None, *, chart_shape=None):
+        n = square_side("CubeSphere", chart_shape, ("n", n, 16))
         group = group or cyclic_group(4)
         if not isinstance(group, StructureGroup) or group.lattice != square_lattice():
             where = f"a group of the {group.lattice.name} lattice" if isinstance(group, StructureGroup) else f"{group!r}"
@@ -105,9 +109,7 @@ class CubeSphere(Manifold):
         Args:
             chart_shape: the new ``(n, n)``.
         """
-        if chart_shape[0] != chart_shape[1]:
-            raise ValueError(f"a CubeSphere has square faces, not {chart_shape}")
-        return CubeSphere(chart_shape[0], self.group)
+        return CubeSphere(group=self.group, chart_shape=chart_shape)
 
     @staticmethod
     def face_frames() -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:

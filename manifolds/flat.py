@@ -9,6 +9,8 @@ from gaugecnn.groups import StructureGroup, flip_group, trivial_group
 from gaugecnn.isometry import Translation
 from gaugecnn.manifold import Manifold
 
+from ._sizes import rows_and_columns
+
 __all__ = ["Cylinder", "Torus", "KleinBottle"]
 
 
@@ -23,13 +25,15 @@ class Cylinder(Manifold):
         height: rows: across the band, between its two boundary circles.
         length: columns: around the band.
         group: the structure group; trivial by default (any group works: every transition is the identity).
+        chart_shape: ``(height, length)`` as one pair, the keyword every manifold takes.
 
     Examples:
         >>> Cylinder(4, 6).is_orientable, Cylinder(4, 6).euler_characteristic
         (True, 0)
     """
 
-    def __init__(self, height: int = 28, length: int = 28, group: StructureGroup | None = None):
+    def __init__(self, height: int | None = None, length: int | None = None, group: StructureGroup | None = None, *, chart_shape=None):
+        height, length = rows_and_columns("Cylinder", chart_shape, ("height", height, 28), ("length", length, 28))
         super().__init__(Atlas(group or trivial_group(), (height, length), 1, [(0, "left", 0, "right", False)]))
 
     def with_chart_shape(self, chart_shape: tuple[int, int]) -> Cylinder:
@@ -38,7 +42,7 @@ class Cylinder(Manifold):
         Args:
             chart_shape: the new ``(height, length)``.
         """
-        return Cylinder(chart_shape[0], chart_shape[1], self.group)
+        return Cylinder(group=self.group, chart_shape=chart_shape)
 
     def shift(self, s: int) -> Translation:
         """The isometry moving everything ``s`` pixels around the cylinder (along the columns)."""
@@ -62,13 +66,15 @@ class Torus(Manifold):
         height: rows (the period of vertical shifts).
         width: columns (the period of horizontal shifts).
         group: the structure group; trivial by default.
+        chart_shape: ``(height, width)`` as one pair, the keyword every manifold takes.
 
     Examples:
         >>> Torus(4, 6).euler_characteristic
         0
     """
 
-    def __init__(self, height: int = 28, width: int = 28, group: StructureGroup | None = None):
+    def __init__(self, height: int | None = None, width: int | None = None, group: StructureGroup | None = None, *, chart_shape=None):
+        height, width = rows_and_columns("Torus", chart_shape, ("height", height, 28), ("width", width, 28))
         super().__init__(
             Atlas(group or trivial_group(), (height, width), 1, [(0, "left", 0, "right", False), (0, "top", 0, "bottom", False)])
         )
@@ -79,7 +85,7 @@ class Torus(Manifold):
         Args:
             chart_shape: the new ``(height, width)``.
         """
-        return Torus(chart_shape[0], chart_shape[1], self.group)
+        return Torus(group=self.group, chart_shape=chart_shape)
 
     def shift(self, dy: int, dx: int) -> Translation:
         """The isometry moving everything ``dy`` rows and ``dx`` columns, both periodic."""
@@ -107,6 +113,7 @@ class KleinBottle(Manifold):
         height: rows: across the length.
         length: columns: along the twisted direction.
         group: the structure group; the flip group by default (it must contain the flip).
+        chart_shape: ``(height, length)`` as one pair, the keyword every manifold takes.
 
     Examples:
         >>> k = KleinBottle(4, 6)
@@ -114,7 +121,8 @@ class KleinBottle(Manifold):
         (False, 0, 24)
     """
 
-    def __init__(self, height: int = 28, length: int = 28, group: StructureGroup | None = None):
+    def __init__(self, height: int | None = None, length: int | None = None, group: StructureGroup | None = None, *, chart_shape=None):
+        height, length = rows_and_columns("KleinBottle", chart_shape, ("height", height, 28), ("length", length, 28))
         super().__init__(Atlas(group or flip_group(), (height, length), 1, [(0, "left", 0, "right", True), (0, "top", 0, "bottom", False)]))
 
     def with_chart_shape(self, chart_shape: tuple[int, int]) -> KleinBottle:
@@ -123,7 +131,7 @@ class KleinBottle(Manifold):
         Args:
             chart_shape: the new ``(height, length)``.
         """
-        return KleinBottle(chart_shape[0], chart_shape[1], self.group)
+        return KleinBottle(group=self.group, chart_shape=chart_shape)
 
     def shift(self, dy: int, dx: int) -> Translation:
         """The isometry moving everything ``dy`` rows (0 or ``height / 2``) and ``dx`` columns (period ``2 length``)."""

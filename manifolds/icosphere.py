@@ -23,6 +23,8 @@ from gaugecnn.isometry import RigidMotion
 from gaugecnn.lattices import hexagonal_lattice
 from gaugecnn.manifold import Manifold
 
+from ._sizes import square_side
+
 __all__ = ["IcoSphere", "icosahedron_vertices", "icosahedral_rotations"]
 
 
@@ -149,6 +151,7 @@ class IcoSphere(Manifold):
     Args:
         r: the resolution: charts of ``2^r x 2^r`` vertices, ``10 · 4^r + 2`` vertices in all.
         group: ``C6`` on the hexagonal lattice by default, or ``D6``.
+        chart_shape: ``(2^r, 2^r)`` instead of ``r``, the keyword every manifold takes.
 
     Examples:
         >>> ico = IcoSphere(2)
@@ -156,7 +159,13 @@ class IcoSphere(Manifold):
         ((10, 4, 4), 2, 10, 60)
     """
 
-    def __init__(self, r: int = 2, group: StructureGroup | None = None):
+    def __init__(self, r: int | None = None, group: StructureGroup | None = None, *, chart_shape=None):
+        if chart_shape is not None:
+            n = square_side("IcoSphere", chart_shape, ("r", r, 0))
+            if n & (n - 1):
+                raise ValueError(f"an IcoSphere's charts have a power-of-two side 2^r, not {chart_shape!r}")
+            r = n.bit_length() - 1
+        r = 2 if r is None else r
         if isinstance(r, (bool, np.bool_)) or not isinstance(r, numbers.Integral) or r < 0:
             raise ValueError(f"the resolution r must be an integer >= 0 (2^r segments per edge), got {r!r}")
         r = int(r)
@@ -180,10 +189,7 @@ class IcoSphere(Manifold):
         Args:
             chart_shape: the new ``(n, n)``, ``n`` a power of two.
         """
-        h, w = chart_shape
-        if h != w or h < 1 or (h & (h - 1)):
-            raise ValueError(f"an IcoSphere has square charts of a power-of-two side, not {chart_shape}")
-        return IcoSphere(h.bit_length() - 1, self.group)
+        return IcoSphere(group=self.group, chart_shape=chart_shape)
 
     def isometries(self) -> list[RigidMotion]:
         """The rotations of the icosahedron (and its reflections when the group has them)."""

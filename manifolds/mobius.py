@@ -7,6 +7,8 @@ from gaugecnn.groups import StructureGroup, flip_group
 from gaugecnn.isometry import Translation
 from gaugecnn.manifold import Manifold
 
+from ._sizes import rows_and_columns
+
 __all__ = ["MobiusStrip"]
 
 
@@ -27,6 +29,7 @@ class MobiusStrip(Manifold):
         width: rows: across the strip, between its boundary edges.
         length: columns: along the strip, around to the twisted cut.
         group: the structure group; the flip group by default (it must contain the flip).
+        chart_shape: ``(width, length)`` as one pair, the keyword every manifold takes.
 
     Examples:
         >>> strip = MobiusStrip(width=28, length=28)
@@ -34,7 +37,8 @@ class MobiusStrip(Manifold):
         ((28, 28), False)
     """
 
-    def __init__(self, width: int = 28, length: int = 28, group: StructureGroup | None = None):
+    def __init__(self, width: int | None = None, length: int | None = None, group: StructureGroup | None = None, *, chart_shape=None):
+        width, length = rows_and_columns("MobiusStrip", chart_shape, ("width", width, 28), ("length", length, 28))
         super().__init__(Atlas(group or flip_group(), (width, length), 1, [(0, "left", 0, "right", True)]))
         self.width, self.length = width, length
 
@@ -44,7 +48,7 @@ class MobiusStrip(Manifold):
         Args:
             chart_shape: the new ``(width, length)``.
         """
-        return MobiusStrip(chart_shape[0], chart_shape[1], self.group)
+        return MobiusStrip(group=self.group, chart_shape=chart_shape)
 
     def shift(self, s: int) -> Translation:
         """The isometry moving everything ``s`` pixels along the band (at this resolution)."""

@@ -7,6 +7,8 @@ from gaugecnn.groups import StructureGroup, cyclic_group
 from gaugecnn.isometry import ChartRotation
 from gaugecnn.manifold import Manifold
 
+from ._sizes import square_side
+
 __all__ = ["Plane"]
 
 
@@ -21,6 +23,7 @@ class Plane(Manifold):
     Args:
         size: the side of the square image in pixels.
         group: the structure group; ``C4`` by default (``D4`` adds the reflections, ``C6``/``D6`` use the hexagonal lattice).
+        chart_shape: ``(size, size)``, the keyword every manifold takes.
 
     Examples:
         >>> plane = Plane(8)
@@ -28,7 +31,8 @@ class Plane(Manifold):
         (4, 1)
     """
 
-    def __init__(self, size: int = 28, group: StructureGroup | None = None):
+    def __init__(self, size: int | None = None, group: StructureGroup | None = None, *, chart_shape=None):
+        size = square_side("Plane", chart_shape, ("size", size, 28))
         super().__init__(Atlas(group or cyclic_group(4), (size, size), 1, []))
         self.size = size
 
@@ -38,9 +42,7 @@ class Plane(Manifold):
         Args:
             chart_shape: the new ``(size, size)``.
         """
-        if chart_shape[0] != chart_shape[1]:
-            raise ValueError(f"a Plane is a square chart, not {chart_shape}")
-        return Plane(chart_shape[0], self.group)
+        return Plane(group=self.group, chart_shape=chart_shape)
 
     def isometries(self) -> list[ChartRotation]:
         """The rotations (and reflections) of the image about its centre that map it onto itself."""

@@ -81,3 +81,25 @@ def test_the_api_page_renders_every_public_name(package):
 def test_the_site_lists_every_api_page():
     nav = (ROOT / "mkdocs.yml").read_text()
     assert all(f"api/{package}.md" in nav for package in HOOKS.PACKAGES)
+
+
+def test_narrative_pages_link_public_names_to_the_reference():
+    index = HOOKS.api_index()
+    assert index["GaugeConv"] == "gaugecnn.nn.GaugeConv" and index["check_manifold"] == "gaugecnn.testing.check_manifold"
+    assert index["export"] == "gaugecnn.nn.export"  # the function, not a module of that name
+    text = "Use `GaugeConv` and `gaugecnn.testing.check_manifold`; not `atlas.shape`.\n```python\nx = `GaugeConv`\n```\n<!-- `Atlas` -->"
+    linked = HOOKS.link_api_names(text, index)
+    assert "[`GaugeConv`][gaugecnn.nn.GaugeConv] and [`gaugecnn.testing.check_manifold`][gaugecnn.testing.check_manifold]" in linked
+    assert "`atlas.shape`." in linked and "x = `GaugeConv`" in linked and "<!-- `Atlas` -->" in linked  # code and comments untouched
+    assert HOOKS.link_api_names(linked, index) == linked  # links are not linked again
+
+
+def test_no_public_name_is_shadowed_by_a_submodule_of_the_same_name():
+    """``gaugecnn.nn.export`` used to be both a submodule and a function; the reference rendered the module."""
+    for package_name in HOOKS.PACKAGES:
+        package = importlib.import_module(package_name)
+        if not hasattr(package, "__path__"):
+            continue  # a module: no submodules
+        for name in package.__all__:
+            submodule = importlib.util.find_spec(f"{package_name}.{name}") is not None
+            assert not submodule or isinstance(getattr(package, name), types.ModuleType), f"{package_name}.{name}"

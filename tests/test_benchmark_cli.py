@@ -47,7 +47,9 @@ def test_sigterm_to_a_jobs_parent_stops_its_workers_and_leaves_no_claim(name, tm
     out = tmp_path / "out"
     argv = [*BENCHMARKS[name], "--runs", "2", "--jobs", "2", "--epochs", "400", "--threads", "1", "--no-progress"]
     argv += ["--data-root", str(SHARED_DATA), "--cache-dir", str(cache), "--out", str(out)]
-    parent = subprocess.Popen([sys.executable, "-m", f"benchmarks.{name}", *argv], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    parent = subprocess.Popen(
+        [sys.executable, "-m", f"benchmarks.{name}", *argv], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     deadline = time.monotonic() + 240
     while not list((out / "checkpoints").glob("*.pt")):  # both workers are training (an epoch is checkpointed)
         assert parent.poll() is None and time.monotonic() < deadline, parent.stdout.read() if parent.stdout else ""
@@ -159,7 +161,9 @@ def test_the_spherical_help_states_the_size_of_the_saved_models():
     from benchmarks.spherical_mnist.models import MODELS, build_atlas, build_model
     from benchmarks.spherical_mnist.report import MODEL_FILE_SIZES
 
-    sizes = [sum(t.numel() * t.element_size() for t in build_model(m, build_atlas(m, quick=True)).state_dict().values()) / 1e6 for m in MODELS]
+    sizes = [
+        sum(t.numel() * t.element_size() for t in build_model(m, build_atlas(m, quick=True)).state_dict().values()) / 1e6 for m in MODELS
+    ]
     assert MODEL_FILE_SIZES == f"{min(sizes):.1f} to {max(sizes):.1f} MB a run"
 
 

@@ -42,7 +42,7 @@ def test_torch_compile_fullgraph_matches_eager():
         assert torch.allclose(compiled(x), net(x), rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.filterwarnings("ignore::FutureWarning", "ignore::torch.jit.TracerWarning")
+@pytest.mark.filterwarnings("ignore::FutureWarning")
 def test_export_gives_identical_outputs_and_runs_without_gaugecnn(tmp_path):
     for atlas, shape in ((MobiusStrip(8, 8), (8, 8)), (CubeSphere(4), (6, 4, 4))):
         g = atlas.group
@@ -58,15 +58,14 @@ def test_export_gives_identical_outputs_and_runs_without_gaugecnn(tmp_path):
             assert torch.equal(frozen(x), net(x))
             program = torch.export.export(frozen, (x,))
             assert torch.equal(program.module()(x), net(x))
-            traced = torch.jit.trace(frozen, x)
-    path = tmp_path / "model.pt"
-    traced.save(str(path))
+    path = tmp_path / "model.pt2"
+    torch.export.save(program, str(path))
     torch.save(x, tmp_path / "x.pt")
-    # a fresh interpreter in which gaugecnn cannot be imported runs the saved model
+    # a fresh interpreter in which gaugecnn cannot be imported runs the saved program
     code = (
         "import sys; sys.modules['gaugecnn'] = None; sys.modules['manifolds'] = None\n"
         "import torch\n"
-        f"m = torch.jit.load({str(path)!r}); x = torch.load({str(tmp_path / 'x.pt')!r})\n"
+        f"m = torch.export.load({str(path)!r}).module(); x = torch.load({str(tmp_path / 'x.pt')!r})\n"
         f"torch.save(m(x), {str(tmp_path / 'y.pt')!r})\n"
     )
     subprocess.run([sys.executable, "-W", "ignore", "-c", code], check=True)

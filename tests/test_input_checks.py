@@ -152,3 +152,23 @@ def test_layers_refuse_a_string_where_a_field_type_or_group_belongs():
             make()
     with pytest.raises(TypeError, match="subgroup must be a StructureGroup"):
         gnn.Restrict(plane, t, "C2")  # type: ignore[arg-type]
+
+
+def test_every_manifold_takes_its_size_as_chart_shape_and_refuses_both():
+    from manifolds import Cylinder, KleinBottle
+
+    for make, shape in (
+        (MobiusStrip, (4, 6)),
+        (Cylinder, (4, 6)),
+        (Torus, (4, 6)),
+        (KleinBottle, (4, 6)),
+        (Plane, (5, 5)),
+        (CubeSphere, (3, 3)),
+        (IcoSphere, (4, 4)),
+    ):
+        assert make(chart_shape=shape).chart_shape == shape
+        with pytest.raises(TypeError, match="give chart_shape or"):
+            make(3, chart_shape=shape)
+    for make, shape in ((CubeSphere, (3, 4)), (IcoSphere, (3, 3)), (Torus, (0, 2)), (Plane, "5")):
+        with pytest.raises(ValueError, match="chart_shape|power-of-two"):
+            make(chart_shape=shape)

@@ -3,7 +3,7 @@
 from .batchnorm import FieldBatchNorm
 from .conv import ConventionalConv, GaugeConv
 from .dropout import FieldDropout
-from .export import FrozenConv, export
+from .frozen import FrozenConv, export
 from .gated import GatedNonlinearity
 from .nonlinearities import ELU, FieldNonlinearity, ReLU
 from .padding import AtlasModule, TransportPad

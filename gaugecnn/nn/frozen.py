@@ -1,14 +1,14 @@
-"""Export for inference: gauge convolutions frozen into fixed kernels and index padding.
+"""Frozen convolutions for inference: gauge convolutions become fixed kernels and index padding.
 
 ``export(model)`` returns an eval-mode copy in which every ``GaugeConv`` and
 ``ConventionalConv`` is a ``FrozenConv``: one gather with precomputed indices, one
 ``conv2d`` with a fixed kernel. A ``FieldBatchNorm`` right after a convolution in an
 ``nn.Sequential`` is folded into its kernel and bias (in eval mode it is the per-channel
 affine map ``y · s + t``, so ``conv(x; K, b) · s + t = conv(x; s K, s b + t)``). Nothing is left
-that needs gaugecnn's Python at run time once the result is traced:
+that needs gaugecnn's Python at run time once the result is captured with ``torch.export``:
 
     exported = export(model)
-    program = torch.export.export(exported, (x,))       # or torch.jit.trace(exported, x)
+    program = torch.export.export(exported, (x,))       # then torch.export.save(program, "model.pt2")
 
 ``export(model, memory_format=torch.channels_last)`` runs every frozen convolution on
 channels-last tensors, which CPU convolutions (oneDNN) run faster; the values are the same.
