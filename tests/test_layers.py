@@ -262,3 +262,32 @@ def test_inplace_nonlinearity_overwrites_pointwise_fields_only():
     torch.testing.assert_close(out, view.clamp_min(0))
     with torch.no_grad():  # nothing recorded: in place after all
         assert relu(view).data_ptr() == base.data_ptr() and (base >= 0).all()
+
+
+@pytest.mark.parametrize("group_name", ["C6", "D6"])
+def test_stride_two_on_a_vertex_grid_keeps_the_coarse_vertices_of_the_stride_one_conv(group_name):
+    """The strided conv2d computes exactly the stride-1 outputs at every second vertex (from each origin), also on
+    re-oriented charts whose origins differ, and it refuses cell grids with the reason."""
+    from gaugecnn import cyclic_group, dihedral_group
+    from gaugecnn.atlas.derived import coarse_offset
+    from manifolds import IcoSphere, MobiusStrip
+
+    group = cyclic_group(6) if group_name == "C6" else dihedral_group(6)
+    base = IcoSphere(3, group)
+    t = FieldType(group, "1 regular + 1 tangent")
+    allowed = base.shape_preserving_elements()  # the half turn, and under D6 the reflections across the diagonals
+    gauge = [allowed[(3 * c + 1) % len(allowed)] for c in range(base.num_charts)]
+    for atlas in (base, base.reoriented(gauge)):
+        strided = GaugeConv(atlas, t, t, 3, stride=2).double()
+        plain = GaugeConv(atlas, t, t, 3).double()
+        plain.load_state_dict(strided.state_dict())
+        x = torch.randn(2, t.size, *atlas.shape, dtype=torch.float64)
+        full = plain(x)
+        kept = torch.stack([full[:, :, c, r0::2, c0::2] for c, (r0, c0) in enumerate(coarse_offset(atlas, ch) for ch in atlas.charts)], 2)
+        kept = kept.masked_fill(torch.from_numpy(atlas.coarsened().cone_pixels.copy()), 0.0)
+        torch.testing.assert_close(strided(x), kept, rtol=1e-13, atol=1e-13)
+        assert strided.out_atlas.chart_shape == (4, 4)
+    with pytest.raises(ValueError, match="not be equivariant.*use GaugePool followed by a stride-1 convolution"):
+        GaugeConv(
+            MobiusStrip(6, 6), FieldType(MobiusStrip(6, 6).group, "1 regular"), FieldType(MobiusStrip(6, 6).group, "1 regular"), 3, stride=2
+        )

@@ -17,7 +17,7 @@ from .gluings import CORNERS, DIRECTION, NORMAL, Gluing
 if TYPE_CHECKING:
     from .value import Atlas
 
-__all__ = ["reoriented", "restricted", "with_chart_shape", "coarsened"]
+__all__ = ["reoriented", "restricted", "with_chart_shape", "coarsened", "coarse_offset"]
 
 _CACHE = 512
 _CORNER_NAMES = {v: k for k, v in CORNERS.items()}
@@ -83,3 +83,9 @@ def coarsened(atlas: Atlas) -> Atlas:
             )
         return with_chart_shape(atlas, (h // 2, w // 2))
     return with_chart_shape(atlas, ((h + 1) // 2, (w + 1) // 2))
+
+
+def coarse_offset(atlas: Atlas, chart) -> tuple[int, int]:
+    """Row and column of a chart's first vertex in ``coarsened()`` on a vertex grid: counted from its origin corner."""
+    origin = atlas.origins[chart]
+    return (0 if origin[0] == "t" else 1, 0 if origin[1] == "l" else 1)

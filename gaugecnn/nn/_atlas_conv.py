@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..atlas.derived import coarse_offset
 from ..fieldmap import FieldGather, spatial_shape
 from ..kernels import kernel_support
 from ..manifold import Space, atlas_of
@@ -55,22 +56,37 @@ class AtlasConvPlumbing(nn.Module):
     is all zeros, which ``conv2d`` pads itself; transport padding is built only along glued
     axes. Outputs are contiguous ``(batch, C_out, *atlas.shape)``.
 
+    With ``stride=2`` on a vertex grid the output lives on ``atlas.coarsened()``: every second
+    vertex, counted from each chart's origin. Those vertices are a subgrid that every gauge
+    transform and isometry maps onto itself, so the strided convolution is exactly as
+    equivariant as the stride-1 one whose outputs it keeps; ``conv2d`` computes only them.
+
     Args:
         space: the atlas (or manifold) of the input.
         field_type: the field type the halo carries (its transport).
         kernel_size: the odd kernel size.
         transport: apply ``ρ`` of the transitions in the halo (``False``: naive padding).
+        stride: 1, or 2 on a vertex grid.
     """
 
     cones: torch.Tensor | None
     blind: torch.Tensor | None
 
-    def __init__(self, space: Space, field_type: FieldType, kernel_size: int, transport: bool = True):
+    def __init__(self, space: Space, field_type: FieldType, kernel_size: int, transport: bool = True, stride: int = 1):
         super().__init__()
         atlas = atlas_of(space)
         r = kernel_size // 2
         rows_open, cols_open = atlas.boundary_axes
         halo = (0 if rows_open else r, 0 if cols_open else r)
+        self.stride = stride
+        self.offsets: list[tuple[int, int]] = []  # stride 2: the first kept row and column, one group of charts each
+        if stride == 2:
+            per_chart = [coarse_offset(atlas, chart) for chart in atlas.charts]
+            self.offsets = sorted(set(per_chart))
+            for k, offset in enumerate(self.offsets):  # which charts keep which rows and columns
+                charts = torch.tensor([c for c, o in enumerate(per_chart) if o == offset], dtype=torch.long)
+                self.register_buffer(f"charts_{k}", charts, persistent=False)
+            halo = (r, r)  # strided: one explicit padding, then conv2d without its own
         self.pad: FieldGather | None = None
         if halo != (0, 0):
             fmap = atlas.padding_map(halo)
@@ -78,7 +94,13 @@ class AtlasConvPlumbing(nn.Module):
         self.conv_padding = (r - halo[0], r - halo[1])
         self.charts = atlas.num_charts
         self.register_buffer("cones", _mask(atlas.cone_pixels, atlas.grid), persistent=False)
-        self.register_buffer("blind", _mask(blind_spots(atlas, kernel_size), atlas.grid), persistent=False)
+        blind = blind_spots(atlas, kernel_size)
+        if stride == 2:  # the kept vertices' blind spots, and the coarse grid's cones (fine cones there already)
+            coarse = atlas.coarsened()
+            kept = np.stack([blind[c, r0::2, c0::2] for c, (r0, c0) in enumerate(coarse_offset(atlas, ch) for ch in atlas.charts)])
+            self.register_buffer("blind", _mask(kept | coarse.cone_pixels, coarse.grid), persistent=False)
+        else:
+            self.register_buffer("blind", _mask(blind, atlas.grid), persistent=False)
 
     def forward(
         self,
@@ -103,7 +125,25 @@ class AtlasConvPlumbing(nn.Module):
             x = x.transpose(1, 2).reshape(-1, x.shape[1], *x.shape[3:])
         if memory_format is not torch.contiguous_format:
             x = x.contiguous(memory_format=memory_format)
-        y = F.conv2d(x, weight, bias, padding=self.conv_padding, groups=groups)
+        if self.stride == 2:  # only the kept vertices: rows and columns offset, offset + 2, ..., per group of charts
+            y = self._strided(x, weight, bias, groups, batch)
+        else:
+            y = F.conv2d(x, weight, bias, padding=self.conv_padding, groups=groups)
         if self.charts > 1:
             y = y.reshape(batch, self.charts, *y.shape[1:]).transpose(1, 2).contiguous()
         return y if self.blind is None else y.masked_fill(self.blind, 0.0)
+
+    def _strided(self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, groups: int, batch: int) -> torch.Tensor:
+        """Stride-2 ``conv2d`` of the padded ``(batch * charts, C, H', W')``: each group of charts from its own first vertex."""
+        if len(self.offsets) == 1:
+            r0, c0 = self.offsets[0]
+            return F.conv2d(x[..., r0:, c0:], weight, bias, stride=2, groups=groups)
+        x = x.reshape(batch, self.charts, *x.shape[1:])
+        parts, order = [], []
+        for k, (r0, c0) in enumerate(self.offsets):  # re-oriented charts keep other corners
+            charts = getattr(self, f"charts_{k}")
+            out = F.conv2d(x.index_select(1, charts)[..., r0:, c0:].flatten(0, 1), weight, bias, stride=2, groups=groups)
+            parts.append(out.reshape(batch, len(charts), *out.shape[1:]))
+            order.append(charts)
+        y = torch.cat(parts, 1).index_select(1, torch.argsort(torch.cat(order)))  # back to chart order
+        return y.flatten(0, 1)

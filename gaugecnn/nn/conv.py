@@ -49,6 +49,19 @@ def _init_std(kernel_size: int, in_size: int, out_size: int) -> float:
     return 2.0 / math.sqrt(kernel_size**2 * (in_size + out_size))
 
 
+def _check_stride(stride: int, atlas: Space) -> int:
+    """1, or 2 on a vertex grid; anything else refused, saying why and what works."""
+    if isinstance(stride, bool) or stride not in (1, 2):
+        raise ValueError(f"stride must be 1 or 2, got {stride!r}")
+    if stride == 2 and atlas.grid_kind != "vertices":
+        raise ValueError(
+            "a stride-2 convolution with an odd kernel on a cell grid would not be equivariant: the pixels it keeps "
+            "(0, 2, 4, ...) are not mapped onto each other by a chart's half turn (it sends them to 1, 3, 5, ...); "
+            "use GaugePool followed by a stride-1 convolution. On a vertex grid (grid='vertices') stride 2 is exact"
+        )
+    return int(stride)
+
+
 class GaugeConv(AtlasModule):
     """Gauge-equivariant convolution between fields on an atlas.
 
@@ -72,8 +85,12 @@ class GaugeConv(AtlasModule):
             those made of Gaussian rings and low angular frequencies (escnn's default band
             limit, ``gaugecnn.kernels.ring_functions``): fewer parameters, smoother kernels,
             still exactly steerable.
+        stride: 1, or 2 on a vertex grid (the icosahedral grids): the output is then every second
+            vertex, on ``atlas.coarsened()`` (``out_atlas``), and exactly equivariant, as the
+            Icosahedral CNN downsamples. On a cell grid an odd kernel at stride 2 is not
+            equivariant and is refused.
 
-    Shapes: ``(batch, in_type.size, *atlas.shape) -> (batch, out_type.size, *atlas.shape)``.
+    Shapes: ``(batch, in_type.size, *atlas.shape) -> (batch, out_type.size, *out_atlas.shape)``.
 
     Examples:
         >>> import torch
@@ -102,9 +119,11 @@ class GaugeConv(AtlasModule):
         bias: bool = True,
         transport: bool = True,
         basis: str = "lattice",
+        stride: int = 1,
     ):
         super().__init__(atlas)
         kernel_size = _check_kernel_size(kernel_size)
+        self.stride = _check_stride(stride, atlas)
         check_group(in_type, atlas, "in_type")
         check_group(out_type, atlas, "out_type")
         self.in_type, self.out_type, self.kernel_size = in_type, out_type, kernel_size
@@ -142,7 +161,8 @@ class GaugeConv(AtlasModule):
         self._bind()
 
     def _bind(self) -> None:
-        self.plumbing = AtlasConvPlumbing(self.atlas, self.in_type, self.kernel_size, self.transport)
+        self.plumbing = AtlasConvPlumbing(self.atlas, self.in_type, self.kernel_size, self.transport, self.stride)
+        self.out_atlas = self.atlas.coarsened() if self.stride == 2 else self.atlas
 
     def _bind_expansion(self) -> None:
         """The kernel as a precomputed linear map of the parameters, for every basis.
@@ -280,7 +300,8 @@ class GaugeConv(AtlasModule):
 
     def extra_repr(self) -> str:
         basis = "" if self.basis == "lattice" else f", basis={self.basis}"
-        return f"in_type='{self.in_type}', out_type='{self.out_type}', kernel_size={self.kernel_size}{basis}"
+        stride = "" if self.stride == 1 else f", stride={self.stride}"
+        return f"in_type='{self.in_type}', out_type='{self.out_type}', kernel_size={self.kernel_size}{basis}{stride}"
 
 
 class ConventionalConv(AtlasModule):

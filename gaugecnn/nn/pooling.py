@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..atlas.derived import coarse_offset
 from ..fieldmap import FieldGather, FieldMap, spatial_shape
 from ..kernels import kernel_support
 from ..manifold import Space
@@ -24,7 +25,7 @@ from ..representations import FieldType
 from ._fields import FieldLayout
 from .padding import AtlasModule, check_field, check_group
 
-__all__ = ["GaugePool", "CellPooling", "VertexPooling", "mean_of_maxima", "coarse_offset"]
+__all__ = ["GaugePool", "CellPooling", "VertexPooling", "mean_of_maxima"]
 
 
 def mean_of_maxima(values: torch.Tensor, score: torch.Tensor, dim: int) -> torch.Tensor:
@@ -37,12 +38,6 @@ def mean_of_maxima(values: torch.Tensor, score: torch.Tensor, dim: int) -> torch
     """
     winners = score == score.amax(dim, keepdim=True)
     return (values * winners).sum(dim) / winners.sum(dim)
-
-
-def coarse_offset(atlas: Space, chart) -> tuple[int, int]:
-    """Row and column of a chart's first coarse vertex on a vertex grid: counted from its origin corner."""
-    origin = atlas.origins[chart]
-    return (0 if origin[0] == "t" else 1, 0 if origin[1] == "l" else 1)
 
 
 def window_positions(atlas: Space, coarse: Space) -> np.ndarray:

@@ -22,13 +22,13 @@ import torch
 from torch import nn
 
 from .._constants import ExactConstants
+from ..atlas.derived import coarse_offset
 from ..fieldmap import FieldGather, FieldMap
 from ..kernels import kernel_support
 from ..manifold import Space
 from ..representations import FieldType
 from .conv import GaugeConv
 from .padding import AtlasModule, check_field, check_group
-from .pooling import coarse_offset
 
 __all__ = ["GaugeUpsample", "GaugeConvTranspose"]
 

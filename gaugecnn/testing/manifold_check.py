@@ -24,11 +24,11 @@ import numpy as np
 import torch
 
 from ..atlas import Atlas
+from ..atlas.derived import coarse_offset
 from ..fieldmap import FieldMap
 from ..geometry import gluing_mismatches, pixel_name, point_lookup
 from ..isometry import Isometry
 from ..manifold import Manifold
-from ..nn.pooling import coarse_offset
 from ..representations import FieldType
 from .equivariance import assert_gauge_equivariant, assert_isometry_equivariant, tolerance
 from .suite import RESAMPLING, layer_suite, representative_field_types

@@ -19,7 +19,7 @@ from .equivariance import SeededTraining
 
 __all__ = ["representative_field_types", "layer_suite", "RESAMPLING"]
 
-RESAMPLING = ("maxpool", "avgpool", "upsample", "convtranspose")  # layers whose output is at another resolution
+RESAMPLING = ("maxpool", "avgpool", "upsample", "convtranspose", "conv3_stride2")  # outputs at another resolution
 
 
 def representative_field_types(group: StructureGroup) -> list[FieldType]:
@@ -80,6 +80,8 @@ def layer_suite(space: Space, field_type: FieldType, seed: int = 0) -> dict[str,
             "separable": gnn.SeparableGaugeConv(space, FieldType(group, "1 regular"), FieldType(group, "2 regular"), 3),
             "dropout": SeededTraining(gnn.FieldDropout(t, 0.5)),
         }
+        if space.grid_kind == "vertices":  # stride 2 lands on the coarse vertices
+            layers["conv3_stride2"] = gnn.GaugeConv(space, t, regular_out, 3, stride=2)
         with torch.no_grad():
             for layer in layers.values():
                 for name, p in layer.named_parameters():
