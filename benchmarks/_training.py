@@ -22,7 +22,7 @@ import random
 import time
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from pathlib import Path
 
 import numpy as np
@@ -53,15 +53,22 @@ RESULTS_FILE = "results.jsonl"
 
 
 class RunConfig:
-    """Mixin for a benchmark's protocol dataclass (frozen; its fields are the settings)."""
+    """Mixin for a benchmark's protocol dataclass (frozen; its fields are the settings).
+
+    A setting added after runs were made is declared ``field(default=..., metadata={"added": True})``:
+    a record without it was made at its default, and at its default it stays out of
+    ``training()``, so that checkpoint names (and resumption) of earlier runs do not change.
+    """
 
     def matches(self, record: dict) -> bool:
         """Whether a result record was made under these settings."""
-        return all(record.get(k) == v for k, v in asdict(self).items())
+        added = {f.name: f.default for f in fields(self) if f.metadata.get("added")}  # type: ignore[arg-type]
+        return all(record.get(k, added.get(k)) == v for k, v in asdict(self).items())
 
     def training(self) -> dict:
         """The settings that shape training (all but ``test_size``, which only evaluation reads)."""
-        return {k: v for k, v in asdict(self).items() if k != "test_size"}
+        at_default = {f.name for f in fields(self) if f.metadata.get("added") and getattr(self, f.name) == f.default}  # type: ignore[arg-type]
+        return {k: v for k, v in asdict(self).items() if k != "test_size" and k not in at_default}
 
     def key(self) -> str:
         """A short hash of ``training()``: runs of other settings get other checkpoint names."""
@@ -243,6 +250,7 @@ def fit(
     on_epoch_end: Callable[[int], None] | None = None,
     ddp: bool = False,
     evaluate: Callable[[torch.nn.Module], dict] | None = None,
+    epoch_images: Callable[[int], torch.Tensor] | None = None,
 ) -> tuple[float, list[dict]]:
     """Train ``model`` (built under ``torch.manual_seed(seed)``) with Adam and a step schedule.
 
@@ -256,7 +264,8 @@ def fit(
     run in the checkpoint and the progress bar. After every epoch the model, optimizer,
     schedule, shuffling, random states and history go to ``ckpt`` (rank 0, atomically); a
     later call resumes from it bitwise. Under ``ddp`` (an initialized torch.distributed group)
-    training is data parallel.
+    training is data parallel. ``epoch_images(epoch)``, if given, supplies each epoch's training
+    images (fresh augmentations, drawn from seeds of their own: a resumed run draws the same).
     """
     rank, world = _world() if ddp else (0, 1)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
@@ -290,6 +299,8 @@ def fit(
     for epoch in range(first_epoch, config.epochs):
         start = time.perf_counter()
         order = torch.randperm(len(labels), generator=shuffle)
+        if epoch_images is not None:
+            images = epoch_images(epoch).to(device) if device.type == "cuda" else epoch_images(epoch)
         desc = f"{run.get('model')} {run.get('train_mode')} s{seed} epoch {epoch + 1}/{config.epochs}"
         lr = optimizer.param_groups[0]["lr"]
         with tqdm(total=steps, desc=desc, disable=not progress or rank != 0, leave=False) as bar:

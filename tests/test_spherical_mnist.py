@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 import os
@@ -204,3 +205,19 @@ def test_help_documents_every_option(capsys):
     text = capsys.readouterr().out
     for option in ("--model", "--train-mode", "--rotation-chunk", "--quick", "--jobs", "--device", "--table", "--runs"):
         assert option in text
+
+
+@needs_mnist
+def test_fresh_rotations_are_a_protocol_of_their_own_with_new_digits_every_epoch(tmp_path):
+    from benchmarks.spherical_mnist.data import fresh_rotations
+    from benchmarks.spherical_mnist.train import SphericalConfig
+
+    atlas = CubeSphere(4)
+    images = fresh_rotations(atlas, tmp_path / "cache", SHARED_DATA, 16, seed=0, chunk=1)
+    first, second = images(0), images(1)
+    assert first.shape == (16, 1, 6, 4, 4) and not torch.equal(first, second) and torch.equal(first, images(0))
+    # a setting added later: earlier records (without the key) were made at its default, whose checkpoint names stay
+    default, fresh = SphericalConfig(), SphericalConfig(fresh_rotations=True)
+    record = {k: v for k, v in dataclasses.asdict(default).items() if k != "fresh_rotations"}
+    assert default.matches(record) and not fresh.matches(record)
+    assert "fresh_rotations" not in default.training() and fresh.key() != default.key()

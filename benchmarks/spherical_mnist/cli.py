@@ -26,8 +26,8 @@ from .._files import atomic_write_text
 from .._report import load_records, protocol_records
 from .._training import finished_runs
 from . import report
-from .data import default_cache_dir, load_spherical_mnist
-from .models import MODELS, SMOKE, data_atlas, manifold_of
+from .data import default_cache_dir, fresh_rotations, load_spherical_mnist
+from .models import MODELS, SMOKE, VARIANTS, data_atlas, manifold_of
 from .train import TRAIN_MODES, SphericalConfig, run_one
 
 __all__ = ["main"]
@@ -47,7 +47,10 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=HelpFormatter,
     )
     p.add_argument(
-        "--model", default="cube_gauge_c4,cube_cnn_channels", help=f"model name, comma-separated names, or 'all' ({', '.join(MODELS)})"
+        "--model",
+        default="cube_gauge_c4,cube_cnn_channels",
+        help=f"model name, comma-separated names, or 'all' ({', '.join(MODELS)}); variants, not in 'all': {', '.join(VARIANTS)}; "
+        f"the pipeline check: {', '.join(SMOKE)}",
     )
     p.add_argument(
         "--train-mode",
@@ -77,6 +80,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--lr-gamma", type=float, default=d.lr_gamma, help="learning-rate decay factor")
     p.add_argument("--data-seed", type=int, default=d.data_seed, help="seed of the random rotations")
     p.add_argument(
+        "--fresh-rotations",
+        action="store_true",
+        help="train rotated (R) on new random rotations of the training digits every epoch instead of one fixed "
+        "rotated copy: another protocol than the published one, reported apart",
+    )
+    p.add_argument(
         "--quick",
         action="store_true",
         help=f"CPU preset that learns in minutes: {QUICK['train_size']} train / {QUICK['test_size']} test digits, "
@@ -98,10 +107,11 @@ def _models(spec: str) -> list[str]:
     names: list[str] = []
     for name in (m.strip() for m in spec.split(",") if m.strip()):
         names += [m for m in (MODELS if name == "all" else [name]) if m not in names]
-    unknown = [m for m in names if m not in MODELS and m not in SMOKE]
+    unknown = [m for m in names if m not in MODELS and m not in SMOKE and m not in VARIANTS]
     if unknown:
         raise SystemExit(
-            f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(MODELS)}, 'all', or the pipeline check {', '.join(SMOKE)}"
+            f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(MODELS)}, 'all', the variants "
+            f"{', '.join(VARIANTS)}, or the pipeline check {', '.join(SMOKE)}"
         )
     return names
 
@@ -119,6 +129,7 @@ def config_from_args(args: argparse.Namespace) -> SphericalConfig:
         args.data_seed,
         args.rotation_chunk,
         args.quick,
+        args.fresh_rotations,
     )
 
 
@@ -189,6 +200,14 @@ def _main(argv: list[str], on_epoch_end) -> int:
     seeds = range(args.seed, args.seed + args.runs)
     runs = [(m, mode, seed) for seed in seeds for m in models for mode in modes]  # seed by seed
 
+    fresh = {}
+    if config.fresh_rotations:  # new rotations every epoch: one generator per grid
+        for model in models:
+            key = _data_key(model, args.quick)
+            if key not in fresh:
+                atlas = data_atlas(model, args.quick)
+                fresh[key] = fresh_rotations(atlas, args.cache_dir, args.data_root, args.train_size, args.data_seed, args.rotation_chunk)
+
     def train(model: str, mode: str, seed: int) -> dict:
         return run_one(
             model,
@@ -201,6 +220,7 @@ def _main(argv: list[str], on_epoch_end) -> int:
             progress=not args.no_progress,
             on_epoch_end=on_epoch_end,
             ddp=ddp,
+            epoch_images=fresh.get(_data_key(model, args.quick)),
         )
 
     def summary(r: dict) -> str:

@@ -23,6 +23,7 @@ the icosahedron -- where a gauge CNN must score exactly as on ``N``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +36,15 @@ from gaugecnn import Atlas, FieldType, trivial
 from .._cache import cached_arrays
 from .._mnist import default_cache_dir, load_mnist
 
-__all__ = ["SphericalMNIST", "sample_digits", "project_digits", "uniform_rotations", "load_spherical_mnist", "default_cache_dir"]
+__all__ = [
+    "SphericalMNIST",
+    "sample_digits",
+    "project_digits",
+    "uniform_rotations",
+    "load_spherical_mnist",
+    "fresh_rotations",
+    "default_cache_dir",
+]
 
 _ABOVE_NORTH_POLE = 2.0 + 1e-3  # the projection centre, in the frame where the sphere's centre is (0, 0, 1)
 _HALF_WIDTH = 1.5  # the digit covers [-1.5, 1.5]² of the plane
@@ -178,3 +187,24 @@ def load_spherical_mnist(
             labels=torch.from_numpy(arrays[f"{split}_labels"]).long(),
         )
     return out
+
+
+def fresh_rotations(
+    atlas: Atlas, cache_dir: Path | str | None, data_root: Path | str | None, train_size: int, seed: int, chunk: int
+) -> Callable[[int], torch.Tensor]:
+    """``images(epoch)``: the first ``train_size`` training digits under new random rotations for every epoch.
+
+    Epoch ``e`` draws its rotations from a stream of its own (``seed``, ``e``), so a resumed run
+    sees the same digits, and none of the streams is the fixed rotated set's. Images as in
+    ``SphericalMNIST``: ``(N, 1, *atlas.shape)`` float in [0, 1].
+    """
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    train, _ = load_mnist(cache, Path(data_root) if data_root else None)
+    digits = train.data[:train_size].numpy()
+    points = atlas.embedding()
+
+    def images(epoch: int) -> torch.Tensor:
+        rotations = uniform_rotations(len(train.data), seed=seed * 1000 + 100 + epoch, chunk=chunk)[:train_size]
+        return torch.from_numpy(project_digits(digits, points, rotations)).float().unsqueeze(1) / 255.0
+
+    return images

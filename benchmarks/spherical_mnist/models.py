@@ -32,6 +32,7 @@ from manifolds import CubeSphere, IcoSphere
 __all__ = [
     "MODELS",
     "SMOKE",
+    "VARIANTS",
     "PUBLISHED",
     "FIELDS",
     "POOL_BEFORE",
@@ -55,10 +56,28 @@ MODELS = {
     "ico_gauge_d6": ("ico", lambda: dihedral_group(6), "gauge"),
 }
 
+# variants for investigating a row, not in 'all': name -> (manifold, group factory, kind, the model it differs from, how)
+VARIANTS = {
+    "ico_gauge_c6_stride": (
+        "ico",
+        lambda: cyclic_group(6),
+        "gauge_stride",
+        "ico_gauge_c6",
+        "stride-2 convolutions where ico_gauge_c6 pools and then convolves, as the Icosahedral CNN downsamples",
+    ),
+    "ico_gauge_c6_meanpool": (
+        "ico",
+        lambda: cyclic_group(6),
+        "gauge_meanpool",
+        "ico_gauge_c6",
+        "a global mean over the sphere where ico_gauge_c6 takes the maximum",
+    ),
+}
+
 # a tiny gauge CNN on the cube sphere for checking the pipeline (data, training, checkpoints, tables)
 # in seconds: one regular field, kernel 3; not in 'all', no published figure, its accuracy means nothing
 SMOKE = {"cube_smoke": ("cube", lambda: cyclic_group(4), "smoke")}
-_ALL = {**MODELS, **SMOKE}
+_ALL = {**MODELS, **SMOKE, **{name: v[:3] for name, v in VARIANTS.items()}}
 
 # published test accuracy (%): (N/N, N/R, R/R, note); None where not given
 PUBLISHED = {
@@ -105,19 +124,26 @@ def _classifier(classes: int) -> nn.Sequential:
     )
 
 
-def _gauge_model(atlas: Atlas, classes: int) -> nn.Sequential:
+def _gauge_model(atlas: Atlas, classes: int, stride: bool = False, reduce: str = "max") -> nn.Sequential:
+    """The gauge CNN; ``stride``: stride-2 convolutions (vertex grids) instead of pooling then convolving;
+    ``reduce``: the global pooling over the sphere."""
     g = atlas.group
     types = [FieldType(g, [trivial(g)])] + [FieldType(g, [regular(g)] * f) for f in FIELDS]
     layers: list[nn.Module] = []
     for i in range(len(FIELDS)):
-        if i in POOL_BEFORE:
-            pool = gnn.GaugePool(atlas, types[i])
-            layers.append(pool)
-            atlas = pool.out_atlas
         out = types[i + 1]
-        layers += [gnn.GaugeConv(atlas, types[i], out, 3), gnn.FieldBatchNorm(out), gnn.ReLU(out)]
+        if i in POOL_BEFORE and stride:
+            conv = gnn.GaugeConv(atlas, types[i], out, 3, stride=2)
+            atlas = conv.out_atlas
+        else:
+            if i in POOL_BEFORE:
+                pool = gnn.GaugePool(atlas, types[i])
+                layers.append(pool)
+                atlas = pool.out_atlas
+            conv = gnn.GaugeConv(atlas, types[i], out, 3)
+        layers += [conv, gnn.FieldBatchNorm(out), gnn.ReLU(out)]
     invariant = gnn.GroupPool(types[-1])
-    layers += [invariant, gnn.GlobalPool(invariant.out_type, "max"), _classifier(classes)]
+    layers += [invariant, gnn.GlobalPool(invariant.out_type, reduce), _classifier(classes)]
     return gnn.GaugeSequential(*layers)
 
 
@@ -167,6 +193,10 @@ def build_model(name: str, atlas: Atlas | None = None, classes: int = 10) -> nn.
         return _smoke_model(atlas, classes)
     if kind == "gauge":
         return _gauge_model(atlas, classes)
+    if kind == "gauge_stride":
+        return _gauge_model(atlas, classes, stride=True)
+    if kind == "gauge_meanpool":
+        return _gauge_model(atlas, classes, reduce="mean")
     group_order = atlas.group.order
     width = group_order if name == "cube_cnn_channels" else group_order / math.sqrt(group_order)
     return _conventional_model(atlas, width, classes)

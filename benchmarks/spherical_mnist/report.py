@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .._docs import write_blocks
 from .._report import chart_source, load_records, mean_std, protocol_records, provenance
-from .models import MODELS, PUBLISHED, SMOKE, build_atlas, build_model, count_parameters
+from .models import MODELS, PUBLISHED, SMOKE, VARIANTS, build_atlas, build_model, count_parameters
 from .train import SphericalConfig
 
 __all__ = [
@@ -81,7 +81,7 @@ def cells(records: Sequence[dict], model: str) -> dict[str, list[float]]:
 
 def _grid(model: str, quick: bool = False) -> str:
     atlas = build_atlas(model, quick)
-    manifold, _, family = {**MODELS, **SMOKE}[model]
+    manifold, _, family = {**MODELS, **SMOKE, **{name: v[:3] for name, v in VARIANTS.items()}}[model]
     kind = "cube sphere" if manifold == "cube" else "icosphere"
     fields = "plain channels, no gauge action" if family == "cnn" else atlas.group.name
     return f"{kind} {'x'.join(map(str, atlas.shape))}, {fields}"

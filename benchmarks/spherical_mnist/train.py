@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +41,8 @@ class SphericalConfig(RunConfig):
     data_seed: int = 0
     rotation_chunk: int = 1
     quick_grids: bool = False
+    # a protocol change for investigating the R/R row: new random rotations of the training digits every epoch
+    fresh_rotations: bool = field(default=False, metadata={"added": True})
 
 
 def run_one(
@@ -54,6 +56,7 @@ def run_one(
     progress: bool = True,
     on_epoch_end: Callable[[int], None] | None = None,
     ddp: bool = False,
+    epoch_images: Callable[[int], torch.Tensor] | None = None,
 ) -> dict:
     """Train and evaluate one model; resume from its checkpoint if one exists. Returns the result record.
 
@@ -85,6 +88,7 @@ def run_one(
         on_epoch_end,
         ddp,
         evaluate=lambda m: {f"test_accuracy_{train_mode}": round(100 - test_error(m, own_test, test.labels[:n], device), 2)},
+        epoch_images=epoch_images if train_mode == "R" else None,
     )
     world = torch.distributed.get_world_size() if ddp else 1
     if ddp and torch.distributed.get_rank() != 0:
