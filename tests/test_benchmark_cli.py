@@ -192,3 +192,19 @@ def test_a_run_says_where_its_files_went(tmp_path, capsys):
     assert read_json_lines(out / "results.jsonl")[0]["model"] == "gauge_smoke"
     assert "Δ = (ours − paper) / σ_paper; † marks |Δ| > 2." in (out / "table.md").read_text()
     assert json.loads((out / "results.jsonl").read_text().splitlines()[0])["history"][0]["epoch"] == 1
+
+
+@pytest.mark.parametrize("name", BENCHMARKS)
+def test_the_quick_presets_docs_block_is_generated_from_its_committed_runs(name):
+    from benchmarks._docs import read_blocks
+    from benchmarks._report import load_records, protocol_records
+
+    cli = __import__(f"benchmarks.{name}.cli", fromlist=["QUICK"])
+    report = __import__(f"benchmarks.{name}.report", fromlist=["QUICK_DATA"])
+    args = cli._parser().parse_args(["--quick"])
+    cli.apply_preset(args, cli.QUICK, cli.TrainConfig() if name == "mobius_mnist" else cli.SphericalConfig())
+    config = cli.config_from_args(args)
+    records = protocol_records(load_records([report.QUICK_DATA]), config)
+    assert records and all(r["epochs"] * (r["train_size"] // r["batch_size"]) >= 100 for r in records)
+    block = read_blocks((ROOT / "docs" / "results.md").read_text())["quick" if name == "mobius_mnist" else "spherical-quick"]
+    assert block == report.quick_block(records, config), f"regenerate: {report.QUICK_COMMAND.replace('FILE', str(report.QUICK_DATA))}"

@@ -253,3 +253,17 @@ def plot_results(records: Sequence[dict], path: Path | str, source: str | None =
 
 
 # -- data and weights ----------------------------------------------------------------------------------------------
+
+
+QUICK_DATA = REPO / "benchmarks" / "results" / "mobius_mnist_quick.jsonl"
+QUICK_COMMAND = "python -m benchmarks.mobius_mnist --quick --table FILE --update-docs"
+
+
+def quick_block(records: Sequence[dict], config: TrainConfig) -> str:
+    """What the quick preset gives: the table (the paper's columns only for orientation), the protocol and times."""
+    return f"{results_table(records)}\n\n{provenance(records, protocol_words(config))}"
+
+
+def update_quick_docs(records: Sequence[dict], config: TrainConfig, root: Path = REPO) -> Path:
+    """Rewrite the quick preset's block of docs/results.md."""
+    return write_blocks(root / "docs" / "results.md", {"quick": quick_block(records, config)}, QUICK_COMMAND)

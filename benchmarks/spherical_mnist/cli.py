@@ -89,7 +89,7 @@ def _parser() -> argparse.ArgumentParser:
         "--quick",
         action="store_true",
         help=f"CPU preset that learns in minutes: {QUICK['train_size']} train / {QUICK['test_size']} test digits, "
-        f"{QUICK['epochs']} epochs at batch {QUICK['batch_size']} ({QUICK['epochs'] * QUICK['train_size'] // QUICK['batch_size']} "
+        f"{QUICK['epochs']} epochs at batch {QUICK['batch_size']} ({QUICK['epochs'] * (QUICK['train_size'] // QUICK['batch_size'])} "
         "Adam steps), small grids (cube 6 x 8 x 8, icosphere r = 3): well above chance, far from the published figures; "
         "about 15 s a cube run and 45 s an icosphere run on one core; see docs/results.md; for the options among these "
         "not given explicitly",
@@ -149,6 +149,9 @@ def _print_table(args: argparse.Namespace, config: SphericalConfig) -> int:
     print(report.results_table(records))
     print(f"\n{report.TABLE_LEGEND}")
     print(f"\nPublished:\n\n{report.published_table()}")
+    if args.update_docs and args.quick:  # the quick preset's runs have a block of their own
+        print(f"updated {report.update_quick_docs(records, config)}")
+        return 0
     if args.update_docs:
         lost = report.published_runs_missing(protocol_records(load_records(args.table[:1]), config))
         if lost and not args.force:

@@ -193,3 +193,18 @@ def plot_accuracies(records: Sequence[dict], path: Path, source: str | None = No
     atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100, metadata={"Source": source} if source else None))
     plt.close(fig)
     return Path(path)
+
+
+QUICK_DATA = REPO / "benchmarks" / "results" / "spherical_mnist_quick.jsonl"
+QUICK_COMMAND = "python -m benchmarks.spherical_mnist --quick --table FILE --update-docs"
+
+
+def quick_block(records: Sequence[dict], config: SphericalConfig) -> str:
+    """What the quick preset gives: the table of the models it ran, the protocol and times."""
+    models = [m for m in MODELS if any(r["model"] == m for r in records)]
+    return f"{results_table(records, models)}\n\n{provenance(records, protocol_words(config))}"
+
+
+def update_quick_docs(records: Sequence[dict], config: SphericalConfig, root: Path = REPO) -> Path:
+    """Rewrite the quick preset's block of docs/results.md."""
+    return write_blocks(root / "docs" / "results.md", {"spherical-quick": quick_block(records, config)}, QUICK_COMMAND)
