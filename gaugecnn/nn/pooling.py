@@ -20,7 +20,7 @@ from torch import nn
 from ..atlas.derived import coarse_offset
 from ..fieldmap import FieldGather, FieldMap, spatial_shape
 from ..kernels import kernel_support
-from ..manifold import Space
+from ..manifold import Space, atlas_of
 from ..representations import FieldType
 from ._fields import FieldLayout
 from .padding import AtlasModule, check_field, check_group
@@ -47,7 +47,7 @@ def window_positions(atlas: Space, coarse: Space) -> np.ndarray:
     offsets = np.argwhere(kernel_support(atlas.group, 3)) - 1
     positions = np.empty((len(offsets), n, ho, wo), dtype=np.int64)
     for c, chart in enumerate(atlas.charts):
-        row0, col0 = coarse_offset(atlas, chart)
+        row0, col0 = coarse_offset(atlas_of(atlas), chart)
         rows = 2 * np.arange(ho)[:, None] + row0 + 1
         cols = 2 * np.arange(wo)[None, :] + col0 + 1
         for k, (dy, dx) in enumerate(offsets):

@@ -25,7 +25,7 @@ from .._constants import ExactConstants
 from ..atlas.derived import coarse_offset
 from ..fieldmap import FieldGather, FieldMap
 from ..kernels import kernel_support
-from ..manifold import Space
+from ..manifold import Space, atlas_of
 from ..representations import FieldType
 from .conv import GaugeConv
 from .padding import AtlasModule, check_field, check_group
@@ -69,7 +69,7 @@ def _vertex_sources(atlas: Space, only_coincident: bool = False) -> list[list[tu
     offsets = np.argwhere(kernel_support(atlas.group, 3)) - 1
     if only_coincident:
         offsets = np.zeros((1, 2), dtype=np.int64)
-    first = {c: coarse_offset(atlas, chart) for c, chart in enumerate(atlas.charts)}
+    first = {c: coarse_offset(atlas_of(atlas), chart) for c, chart in enumerate(atlas.charts)}
     out = []
     for c in range(n):
         for i in range(h):
