@@ -89,7 +89,7 @@ def test_five_by_five_kernels_on_an_icosphere_large_enough_to_see_past_its_cones
     t = FieldType(sphere.group, "1 regular + 1 tangent")
     report = check_manifold(sphere, field_types=[t], max_isometries=12)
     (equivariance,) = [r for r in report.results if r.name.startswith("equivariance")]
-    assert "not checked here" not in equivariance.detail and equivariance.detail.startswith("14 layers")
+    assert "not checked here" not in equivariance.detail and equivariance.detail.startswith("15 layers")  # conv3_stride2 too
     record_error(equivariance.errors["gauge"])
     record_error(equivariance.errors["isometry"])
 

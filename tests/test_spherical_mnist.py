@@ -193,7 +193,7 @@ def test_committed_spherical_tables_are_generated_from_the_committed_results():
     blocks = report.generated_blocks(records)
     fix = "regenerate: python -m benchmarks.spherical_mnist --table benchmarks/results/spherical_mnist.jsonl --update-docs"
     for doc in ("docs/results.md", "README.md"):
-        found = {k: v for k, v in read_blocks((report.REPO / doc).read_text()).items() if k.startswith("spherical")}
+        found = {k: v for k, v in read_blocks((report.REPO / doc).read_text()).items() if k in blocks}
         assert found, f"{doc} has no spherical blocks"
         for name, content in found.items():
             assert content == blocks[name], f"{doc}: block {name} is not what the data gives; {fix}"
@@ -221,3 +221,12 @@ def test_fresh_rotations_are_a_protocol_of_their_own_with_new_digits_every_epoch
     record = {k: v for k, v in dataclasses.asdict(default).items() if k != "fresh_rotations"}
     assert default.matches(record) and not fresh.matches(record)
     assert "fresh_rotations" not in default.training() and fresh.key() != default.key()
+
+
+def test_the_cost_table_in_the_docs_is_generated_from_the_committed_measurement():
+    from benchmarks._docs import read_blocks
+    from benchmarks.spherical_mnist import cost
+
+    data = json.loads(cost.DATA.read_text())
+    assert set(data["results"]) == set(MODELS)
+    assert read_blocks(cost.DOC.read_text())["spherical-cost"] == cost.table(data), f"regenerate: {cost.COMMAND}"

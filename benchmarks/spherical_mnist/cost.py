@@ -1,0 +1,119 @@
+"""``python -m benchmarks.spherical_mnist.cost``: what a full-protocol run of each model costs on this machine.
+
+The training step of every model of the table (forward, loss, backward, Adam step; batch 32 on
+its full grid, as the benchmark trains), timed in interleaved rounds in one process; the table
+gives samples per second, minutes per epoch of 60000 digits and hours per 10-epoch run (training
+only; evaluation adds a few minutes). A reader without a GPU sees what each row takes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from .._docs import write_blocks
+from .._files import atomic_write_text
+from .models import MODELS, build_atlas, build_model
+from .train import SphericalConfig
+
+COMMAND = "python -m benchmarks.spherical_mnist.cost --table FILE --update-docs"
+DATA = Path(__file__).resolve().parents[1] / "results" / "spherical_cost.json"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "results.md"
+
+
+def measure(models: list[str], rounds: int, steps: int, batch: int) -> dict:
+    built = {}
+    for name in models:
+        torch.manual_seed(0)
+        model = build_model(name, build_atlas(name)).train()
+        x = torch.rand(batch, 1, *build_atlas(name).shape)
+        y = torch.randint(0, 10, (batch,))
+        built[name] = (model, torch.optim.Adam(model.parameters(), 2e-3), x, y)
+
+    def step(name: str) -> None:
+        model, optimizer, x, y = built[name]
+        optimizer.zero_grad(set_to_none=True)
+        F.cross_entropy(model(x), y).backward()
+        optimizer.step()
+
+    for name in models:  # warm up
+        step(name)
+    samples: dict[str, list[float]] = {name: [] for name in models}
+    for _ in range(rounds):  # interleaved: every model once per round
+        for name in models:
+            start = time.perf_counter()
+            for _ in range(steps):
+                step(name)
+            samples[name].append(batch * steps / (time.perf_counter() - start))
+    epoch = SphericalConfig().train_size
+    results = {}
+    for name in models:
+        rate = statistics.median(samples[name])
+        minutes = epoch / rate / 60
+        results[name] = {"samples_per_s": round(rate, 1), "epoch_min": round(minutes, 1), "run_h": round(10 * minutes / 60, 1)}
+    return {
+        "device": platform.processor() or platform.machine(),
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "batch": batch,
+        "rounds": rounds,
+        "steps": steps,
+        "results": results,
+    }
+
+
+def table(data: dict) -> str:
+    lines = [
+        f"Training step, batch {data['batch']}: median of {data['rounds']} interleaved rounds of {data['steps']} steps; "
+        f"{data['device']}, {data['threads']} thread(s), torch {data['torch']}.",
+        "",
+        "| model | samples / s | minutes per epoch (60000 digits) | hours per 10-epoch run (training) |",
+        "|---|---|---|---|",
+    ]
+    for name, r in data["results"].items():
+        lines.append(f"| {name} | {r['samples_per_s']:.1f} | {r['epoch_min']:.1f} | {r['run_h']:.1f} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.spherical_mnist.cost", description=__doc__.splitlines()[0])
+    p.add_argument("--models", default="all", help=f"comma-separated models, or 'all' ({', '.join(MODELS)})")
+    p.add_argument("--rounds", type=int, default=3, help="interleaved rounds (median)")
+    p.add_argument("--steps", type=int, default=5, help="training steps a model takes per round")
+    p.add_argument("--threads", type=int, default=1, help="CPU threads for torch")
+    p.add_argument("--out", type=Path, default=None, help="write the measurement as JSON")
+    p.add_argument("--table", type=Path, default=None, metavar="FILE", help="measure nothing: the table of a JSON file")
+    p.add_argument("--update-docs", action="store_true", help="with --table FILE: rewrite the cost table in docs/results.md")
+    args = p.parse_args(argv)
+    for name in ("rounds", "steps", "threads"):
+        if getattr(args, name) < 1:
+            raise SystemExit(f"error: --{name} must be at least 1, got {getattr(args, name)}")
+    if args.update_docs and args.table is None:
+        raise SystemExit("error: --update-docs needs the file to generate from: --table FILE --update-docs")
+    if args.table is not None:
+        data = json.loads(args.table.read_text())
+    else:
+        models = list(MODELS) if args.models == "all" else args.models.split(",")
+        unknown = [m for m in models if m not in MODELS]
+        if unknown:
+            raise SystemExit(f"error: --models: unknown model(s) {', '.join(unknown)}; choose from {', '.join(MODELS)}")
+        torch.set_num_threads(args.threads)
+        torch.set_flush_denormal(True)
+        data = measure(models, args.rounds, args.steps, 32)
+        if args.out:
+            atomic_write_text(args.out, json.dumps(data, indent=1) + "\n")
+    print(table(data))
+    if args.update_docs:
+        print(f"updated {write_blocks(DOC, {'spherical-cost': table(data)}, COMMAND)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
