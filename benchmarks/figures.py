@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 from gaugecnn import FieldType, trivial
 from gaugecnn.viz import Embedding, _pyplot, plot_embedded_field, plot_kernels, plot_surface_field, plot_transport_padding
-from manifolds import CubeRotation, CubeSphere, IcoSphere, MobiusStrip
+from manifolds import CubeRotation, CubeSphere, IcoSphere, MeshSurface, MobiusStrip, quad_grid_mesh
 
 from ._files import atomic_write
 from .mobius_mnist.data import load_mobius_mnist
@@ -49,6 +49,7 @@ FIGURES = {
     "kernels.png": "learned steerable kernels of the first two layers of the gauge_regular model",
     "cube_field.png": "a scalar field on the cube sphere, and the same field after a rotation of the cube",
     "icosphere_field.png": "the ten charts of the icosahedral sphere with its cone points, a field, and the field rotated",
+    "mesh_field.png": "a field on a torus given as a quad mesh, and the field moved by one of the mesh's symmetries",
     "results.png": "Möbius MNIST test error per model and train mode beside the paper's",
 }
 
@@ -222,6 +223,32 @@ def _icosphere_figure(r: int = 4) -> Figure:
             vmin=None if k == 0 else 0.0,
             vmax=None if k == 0 else 1.0,
         )
+        ax.set_title(title, fontsize=9.5)
+    fig.subplots_adjust(left=0, right=1, bottom=0, top=0.88, wspace=0)
+    return fig
+
+
+def _mesh_figure() -> Figure:
+    """A torus as a 6 x 12 quad mesh: its charts, a field from data on its vertices, and the field moved by a symmetry."""
+    plt = _pyplot()
+    points, faces = quad_grid_mesh(6, 12, closed_rows=True, closed_cols=True)
+    torus = MeshSurface(points, faces, 6)
+    height = np.exp(-np.sum((points - points[8]) ** 2, axis=-1) / 1.5) + 0.5 * (points[:, 2] > 0.5)
+    field = torus.vertex_to_field(height)
+    symmetry = torus.isometries()[5]
+    scalar = FieldType(torus.group, [trivial(torus.group)])
+    moved = symmetry.field_map(torus).apply(torch.from_numpy(field)[None, None], scalar)[0, 0].numpy()
+    charts = np.broadcast_to((np.arange(torus.num_charts) % 10)[:, None, None], torus.shape)
+    fig = plt.figure(figsize=(11, 3.8))
+    for k, (f, cmap, title) in enumerate(
+        (
+            (charts, "tab10", f"MeshSurface: a torus of {len(faces)} quads,\none {torus.n} x {torus.n} chart each"),
+            (field, "viridis", "data on the mesh's vertices as a field\n(vertex_to_field)"),
+            (moved, "viridis", f"moved by {symmetry.name} of {len(torus.isometries())}\n(an exact pixel permutation)"),
+        )
+    ):
+        ax = fig.add_subplot(1, 3, k + 1, projection="3d")
+        plot_embedded_field(f, torus, ax=ax, cmap=cmap, view=(40.0, -60.0), zoom=1.6, surface="grid")
         ax.set_title(title, fontsize=9.5)
     fig.subplots_adjust(left=0, right=1, bottom=0, top=0.88, wspace=0)
     return fig
@@ -428,7 +455,10 @@ def main(argv: list[str] | None = None) -> int:
     # (f) the icosahedral sphere: its ten charts, a field, the field after a rotation of the icosahedron
     _save(_icosphere_figure(), args.out / "icosphere_field.png")
 
-    # (g) results beside the paper's
+    # (g) a field on a mesh, and the field moved by one of the mesh's symmetries
+    _save(_mesh_figure(), args.out / "mesh_field.png")
+
+    # (h) results beside the paper's
     exists = args.results.exists()
     records = paper_records(load_records([args.results])) if exists else []
     plot_results(records, args.out / "results.png", source=chart_source(args.results) if exists else None)

@@ -9,7 +9,9 @@ they cross chart edges. Two things follow:
   a KD-tree built once per embedding);
 - the gluings can be checked against the embedding: pixels glued as neighbours must lie
   about one pixel apart in R³ (``gluing_mismatches``), which catches a gluing that is
-  combinatorially valid but wrong (two edges' partners swapped, a missing reversal).
+  combinatorially valid but wrong (two edges' partners swapped, a missing reversal);
+- every pixel has a tangent frame in R³, the chart's Cartesian axes (``tangent_frames``), in
+  which 3D vectors (winds, normals, gradients) become tangent fields and back.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from scipy.spatial import cKDTree
 from .atlas import Atlas
 from .caching import value_cache
 
-__all__ = ["neighbours", "PointLookup", "point_lookup", "GluingMismatch", "gluing_mismatches", "pixel_name"]
+__all__ = ["neighbours", "PointLookup", "point_lookup", "GluingMismatch", "gluing_mismatches", "pixel_name", "tangent_frames"]
 
 
 def pixel_name(atlas: Atlas, flat: int) -> str:
@@ -135,3 +137,48 @@ def gluing_mismatches(atlas: Atlas, points: np.ndarray, ratio: float = 2.5) -> l
             GluingMismatch(int(p), int(table[p, k]), (int(steps[k][0]), int(steps[k][1])), float(dist[p, k]), float(reference[p, k]))
         )
     return out
+
+
+def tangent_frames(atlas: Atlas, points: np.ndarray, normals: np.ndarray | None = None) -> np.ndarray:
+    """``(charts, H, W, 2, 3)``: at every pixel the 3D directions of the chart's Cartesian axes ``(y, x)``.
+
+    The chart's map to the surface near a pixel is fitted by least squares from its lattice
+    neighbours (``J`` sending a Cartesian step ``B s`` to the displacement ``x_{p+s} - x_p``, from all
+    neighbour steps at once, so that no direction is preferred) and made orthonormal by its polar
+    factor (the closest orthonormal pair to ``J``'s columns). The construction commutes with every
+    symmetry of the lattice, so a rigid motion that maps the pixels onto each other maps the
+    frames onto each other, up to the frame change the isometry's FieldMap applies. Cone
+    pixels count as missing neighbours; a pixel with fewer than two independent neighbour steps
+    (a lone pixel) gets NaN. The frames lie in the plane normal to ``normals`` where the surface's
+    normals are known (a sphere's are its points), else in the plane of the fit.
+
+    Args:
+        atlas: the atlas.
+        points: its embedding, ``(charts, H, W, 3)``.
+        normals: the surface's unit normals at the pixels, ``(charts, H, W, 3)``, if known.
+    """
+    flat = np.asarray(points, dtype=np.float64).reshape(-1, 3)
+    table = neighbours(atlas)  # (P, K)
+    steps = atlas.group.lattice.point(atlas.group.lattice.neighbour_steps())  # (K, 2) Cartesian (y, x)
+    # cone pixels count as missing: the poles of an icosphere are stored by no chart, and each
+    # rotation that sends a pole to a stored vertex must find the same neighbours missing there
+    valid = (table >= 0) & ~atlas.cone_pixels.reshape(-1)[np.maximum(table, 0)]
+    displacement = np.where(valid[..., None], flat[np.maximum(table, 0)] - flat[:, None, :], 0.0)  # (P, K, 3)
+    weighted = steps[None, :, :] * valid[..., None]  # (P, K, 2)
+    normal = np.einsum("pka,pkb->pab", weighted, weighted)  # (P, 2, 2)
+    degenerate = np.linalg.det(normal) < 1e-9  # fewer than two independent neighbour steps: no plane to fit
+    normal[degenerate] = np.eye(2)
+    rhs = np.einsum("pka,pkd->pad", weighted, displacement)  # (P, 2, 3)
+    jacobian = np.linalg.solve(normal, rhs).transpose(0, 2, 1)  # (P, 3, 2): Cartesian step -> 3D displacement
+    # chords of a curved surface leave it: keep the part in the tangent plane (normal to J's two columns,
+    # or to the surface's known normal)
+    if normals is None:
+        n = np.cross(jacobian[:, :, 0], jacobian[:, :, 1])
+    else:
+        n = np.asarray(normals, dtype=np.float64).reshape(-1, 3).copy()
+    n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-300)
+    jacobian = jacobian - n[:, :, None] * np.einsum("pd,pda->pa", n, jacobian)[:, None, :]
+    u, _, vt = np.linalg.svd(jacobian, full_matrices=False)
+    frames = (u @ vt).transpose(0, 2, 1)  # (P, 2, 3): rows e_y, e_x
+    frames[degenerate] = np.nan
+    return frames.reshape(*atlas.grid, 2, 3)

@@ -28,10 +28,12 @@ from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import torch
 
 from .atlas import Atlas
 from .atlas.maps import gauge_elements
 from .fieldmap import FieldMap
+from .geometry import tangent_frames
 from .groups import StructureGroup
 from .isometry import Isometry
 
@@ -135,6 +137,46 @@ class Manifold:
     def isometries(self) -> Sequence[Isometry]:
         """The manifold's symmetries as ``Isometry`` objects (none known by default)."""
         return []
+
+    def normals(self) -> np.ndarray | None:
+        """The surface's unit normals at the pixels, ``(charts, H, W, 3)``, where known (``None`` by default).
+
+        A manifold embedded as a sphere about the origin returns its points; the tangent frames then
+        lie exactly in the sphere's tangent planes.
+        """
+        return None
+
+    def tangent_frames(self) -> np.ndarray:
+        """``(charts, H, W, 2, 3)``: each pixel's chart axes ``(y, x)`` as orthonormal 3D vectors (``gaugecnn.geometry.tangent_frames``)."""
+        return tangent_frames(self.atlas, self.embedding(), self.normals())
+
+    def to_tangent_field(self, vectors: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor:
+        """3D vectors at the pixels, ``(..., *grid, 3)`` (``grid = (charts, H, W)``), as a tangent field ``(..., 2, *shape)``.
+
+        The components are those along the chart's axes ``(y, x)``, the order of the ``tangent``
+        representation; the part normal to the surface is dropped.
+
+        Args:
+            vectors: an array or tensor whose last four axes are ``(charts, H, W, 3)``.
+        """
+        frames = self.tangent_frames()
+        if isinstance(vectors, torch.Tensor):
+            out = torch.einsum("...cijd,cijad->...acij", vectors, torch.as_tensor(frames, dtype=vectors.dtype, device=vectors.device))
+        else:
+            out = np.einsum("...cijd,cijad->...acij", np.asarray(vectors), frames)
+        return out.reshape(*out.shape[:-3], *self.shape)
+
+    def from_tangent_field(self, field: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor:
+        """A tangent field ``(..., 2, *shape)`` as 3D vectors at the pixels, ``(..., charts, H, W, 3)``.
+
+        Args:
+            field: an array or tensor of tangent fields (channels ``(y, x)`` along the chart's axes).
+        """
+        frames = self.tangent_frames()
+        grid_field = field.reshape(*field.shape[: field.ndim - len(self.shape) - 1], 2, *self.grid)
+        if isinstance(field, torch.Tensor):
+            return torch.einsum("...acij,cijad->...cijd", grid_field, torch.as_tensor(frames, dtype=field.dtype, device=field.device))
+        return np.einsum("...acij,cijad->...cijd", np.asarray(grid_field), frames)
 
     def with_chart_shape(self, chart_shape: tuple[int, int]) -> Manifold:
         """The same manifold on charts of ``chart_shape = (H, W)``: subclasses rebuild themselves.
@@ -242,11 +284,18 @@ class DerivedManifold(Manifold):
 
     def embedding(self) -> np.ndarray:
         """The base's embedding, each chart's pixels moved with its re-oriented frame."""
-        points = self.base.embedding()
+        return self._moved(self.base.embedding())
+
+    def normals(self) -> np.ndarray | None:
+        """The base's normals, moved as the embedding is."""
+        normals = self.base.normals()
+        return None if normals is None else self._moved(normals)
+
+    def _moved(self, values: np.ndarray) -> np.ndarray:
         if self.gauge is None:
-            return points
+            return values
         move = self._unoriented().gauge_transform(list(self.gauge))
-        return points.reshape(-1, 3)[move.source.reshape(-1)].reshape(points.shape)
+        return values.reshape(-1, 3)[move.source.reshape(-1)].reshape(values.shape)
 
     @property
     def has_embedding(self) -> bool:

@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 import torch
 
+from .atlas import Atlas
 from .groups import StructureGroup
-from .manifold import Manifold, Space
+from .manifold import Manifold, Space, atlas_of
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -27,7 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .nn.conv import GaugeConv
 
-__all__ = ["element_label", "plot_embedded_field", "plot_kernels", "plot_surface_field", "plot_transport_padding"]
+__all__ = ["element_label", "grid_triangles", "plot_embedded_field", "plot_kernels", "plot_surface_field", "plot_transport_padding"]
 
 ArrayLike = np.ndarray | torch.Tensor
 Embedding = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
@@ -172,13 +173,16 @@ def plot_embedded_field(
     view: tuple[float, float] = (20.0, -60.0),
     zoom: float = 1.0,
     colorbar: bool = False,
+    surface: str = "hull",
 ) -> Figure:
-    """Paint a scalar field on a closed convex surface from the 3D positions of its pixels.
+    """Paint a scalar field on an embedded surface from the 3D positions of its pixels.
 
     ``field`` has the atlas's spatial shape (``atlas.shape``); ``atlas.embedding()`` places the
-    pixels, the convex hull of those points gives the triangles (right for spheres and other
-    convex surfaces, whatever the grid: vertex grids such as the icosahedral sphere, or cell
-    centres), and each triangle takes the mean of its corners' values.
+    pixels, and each triangle between them takes the mean of its corners' values. The triangles
+    are the convex hull of the points (``surface="hull"``: right for spheres and other convex
+    surfaces, whatever the grid) or the atlas's own grid (``surface="grid"``: every square of
+    neighbouring pixels, across chart edges through the transport padding, for any surface --
+    a torus, a Möbius band, a bounded mesh).
 
     Args:
         field: an array or tensor of shape ``atlas.shape``.
@@ -193,6 +197,7 @@ def plot_embedded_field(
         view: ``(elevation, azimuth)`` in degrees.
         zoom: scale the axes by this factor.
         colorbar: add a colour bar.
+        surface: ``"hull"`` or ``"grid"``, where the triangles come from (above).
     """
     from scipy.spatial import ConvexHull
 
@@ -201,7 +206,9 @@ def plot_embedded_field(
     points = np.asarray(atlas.embedding(), dtype=np.float64).reshape(-1, 3)
     if values.shape[0] != points.shape[0]:
         raise ValueError(f"field of {values.shape[0]} values for an atlas of {points.shape[0]} pixels; give a field of shape {atlas.shape}")
-    triangles = ConvexHull(points).simplices
+    if surface not in ("hull", "grid"):
+        raise ValueError(f"surface must be 'hull' (convex surfaces) or 'grid' (any surface), got {surface!r}")
+    triangles = ConvexHull(points).simplices if surface == "hull" else grid_triangles(atlas_of(atlas))
     if ax is None:
         fig = plt.figure(figsize=(6, 5))
         ax = fig.add_subplot(projection="3d")
@@ -211,8 +218,8 @@ def plot_embedded_field(
     hi = values.max() if vmax is None else vmax
     norm = plt.Normalize(lo, hi if hi > lo else lo + 1)
     colormap = plt.get_cmap(cmap)
-    surface = ax3d.plot_trisurf(points[:, 0], points[:, 1], points[:, 2], triangles=triangles, linewidth=0, antialiased=False, shade=False)
-    surface.set_facecolor(colormap(norm(values[triangles].mean(axis=1))))
+    drawn = ax3d.plot_trisurf(points[:, 0], points[:, 1], points[:, 2], triangles=triangles, linewidth=0, antialiased=False, shade=False)
+    drawn.set_facecolor(colormap(norm(values[triangles].mean(axis=1))))
     if marks is not None:  # drawn on top, those on the side facing the viewer only
         elevation, azimuth = np.radians(view)
         towards = np.array([np.cos(elevation) * np.cos(azimuth), np.cos(elevation) * np.sin(azimuth), np.sin(elevation)])
@@ -222,11 +229,33 @@ def plot_embedded_field(
         ax3d.computed_zorder = False
         ax3d.scatter(chosen[:, 0], chosen[:, 1], chosen[:, 2], **style)
     ax3d.view_init(*view)
-    ax3d.set_box_aspect((1, 1, 1), zoom=zoom)
+    ax3d.set_box_aspect(tuple(np.maximum(np.ptp(points, axis=0), 1e-9)), zoom=zoom)  # true proportions
     ax3d.set_axis_off()
     if colorbar:
         fig.colorbar(plt.cm.ScalarMappable(norm, colormap), ax=ax, shrink=0.6)
     return fig
+
+
+def grid_triangles(atlas: Atlas) -> np.ndarray:
+    """``(T, 3)`` flat pixel indices: two triangles per square of neighbouring pixels, across chart edges too.
+
+    Each square has a pixel and its neighbours one row down, one column right and both, read from the
+    transport padding; squares with a corner missing (at cone points, at a boundary) are left out, and a
+    square met from two charts is kept once. Its diagonal is a lattice step (the hexagonal lattice has one).
+
+    Args:
+        atlas: the atlas whose pixels are the triangles' corners.
+    """
+    n, h, w = atlas.grid
+    pad = atlas.padding_map(1).source.reshape(n, h + 2, w + 2)
+    steps = {tuple(s) for s in atlas.group.lattice.neighbour_steps()}
+    corners = np.stack([pad[:, :-1, :-1], pad[:, :-1, 1:], pad[:, 1:, 1:], pad[:, 1:, :-1]], -1).reshape(-1, 4)
+    corners = corners[(corners >= 0).all(1)]
+    corners = corners[np.unique(np.sort(corners, 1), axis=0, return_index=True)[1]]
+    a, b, c, d = corners.T  # the square (i, j), (i, j+1), (i+1, j+1), (i+1, j)
+    if (1, -1) in steps or (-1, 1) in steps:  # split along the lattice's diagonal step
+        return np.concatenate([np.stack([a, b, d], 1), np.stack([b, c, d], 1)])
+    return np.concatenate([np.stack([a, b, c], 1), np.stack([a, c, d], 1)])
 
 
 # -- transport padding -----------------------------------------------------------------------------------

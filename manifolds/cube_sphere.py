@@ -79,7 +79,7 @@ class CubeSphere(Manifold):
         ((6, 4, 4), 2, True, 24)
     """
 
-    def __init__(self, n: int | None = None, group: StructureGroup | None = None, *, chart_shape=None):
+    def __init__(self, n: int | None = None, group: StructureGroup | None = None, *, chart_shape: tuple[int, int] | None = None):
         n = square_side("CubeSphere", chart_shape, ("n", n, 16))
         group = group or cyclic_group(4)
         if not isinstance(group, StructureGroup) or group.lattice != square_lattice():
@@ -90,6 +90,10 @@ class CubeSphere(Manifold):
             )
         super().__init__(Atlas(group, (n, n), list(_FRAMES), _gluings()))
         self.n = n
+
+    def normals(self) -> np.ndarray:
+        """The sphere's unit normals at the pixels: the pixels' own positions."""
+        return self.embedding()
 
     def embedding(self) -> np.ndarray:
         """The unit vector of every pixel centre, ``(6, n, n, 3)``: the cube's pixels projected onto the sphere."""

@@ -32,7 +32,14 @@ class Cylinder(Manifold):
         (True, 0)
     """
 
-    def __init__(self, height: int | None = None, length: int | None = None, group: StructureGroup | None = None, *, chart_shape=None):
+    def __init__(
+        self,
+        height: int | None = None,
+        length: int | None = None,
+        group: StructureGroup | None = None,
+        *,
+        chart_shape: tuple[int, int] | None = None,
+    ):
         height, length = rows_and_columns("Cylinder", chart_shape, ("height", height, 28), ("length", length, 28))
         super().__init__(Atlas(group or trivial_group(), (height, length), 1, [(0, "left", 0, "right", False)]))
 
@@ -73,7 +80,14 @@ class Torus(Manifold):
         0
     """
 
-    def __init__(self, height: int | None = None, width: int | None = None, group: StructureGroup | None = None, *, chart_shape=None):
+    def __init__(
+        self,
+        height: int | None = None,
+        width: int | None = None,
+        group: StructureGroup | None = None,
+        *,
+        chart_shape: tuple[int, int] | None = None,
+    ):
         height, width = rows_and_columns("Torus", chart_shape, ("height", height, 28), ("width", width, 28))
         super().__init__(
             Atlas(group or trivial_group(), (height, width), 1, [(0, "left", 0, "right", False), (0, "top", 0, "bottom", False)])
@@ -121,7 +135,14 @@ class KleinBottle(Manifold):
         (False, 0, 24)
     """
 
-    def __init__(self, height: int | None = None, length: int | None = None, group: StructureGroup | None = None, *, chart_shape=None):
+    def __init__(
+        self,
+        height: int | None = None,
+        length: int | None = None,
+        group: StructureGroup | None = None,
+        *,
+        chart_shape: tuple[int, int] | None = None,
+    ):
         height, length = rows_and_columns("KleinBottle", chart_shape, ("height", height, 28), ("length", length, 28))
         super().__init__(Atlas(group or flip_group(), (height, length), 1, [(0, "left", 0, "right", True), (0, "top", 0, "bottom", False)]))
 

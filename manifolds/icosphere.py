@@ -159,7 +159,7 @@ class IcoSphere(Manifold):
         ((10, 4, 4), 2, 10, 60)
     """
 
-    def __init__(self, r: int | None = None, group: StructureGroup | None = None, *, chart_shape=None):
+    def __init__(self, r: int | None = None, group: StructureGroup | None = None, *, chart_shape: tuple[int, int] | None = None):
         if chart_shape is not None:
             n = square_side("IcoSphere", chart_shape, ("r", r, 0))
             if n & (n - 1):
@@ -177,6 +177,10 @@ class IcoSphere(Manifold):
             )
         super().__init__(Atlas(group, (2**r, 2**r), list(_CHARTS), _GLUINGS, grid="vertices"))
         self.r: int = r
+
+    def normals(self) -> np.ndarray:
+        """The sphere's unit normals at the pixels: the pixels' own positions."""
+        return self.embedding()
 
     def embedding(self) -> np.ndarray:
         """The unit vector of every pixel, ``(10, n, n, 3)``: vertices of the subdivided icosahedron projected onto the sphere."""

@@ -37,7 +37,14 @@ class MobiusStrip(Manifold):
         ((28, 28), False)
     """
 
-    def __init__(self, width: int | None = None, length: int | None = None, group: StructureGroup | None = None, *, chart_shape=None):
+    def __init__(
+        self,
+        width: int | None = None,
+        length: int | None = None,
+        group: StructureGroup | None = None,
+        *,
+        chart_shape: tuple[int, int] | None = None,
+    ):
         width, length = rows_and_columns("MobiusStrip", chart_shape, ("width", width, 28), ("length", length, 28))
         super().__init__(Atlas(group or flip_group(), (width, length), 1, [(0, "left", 0, "right", True)]))
         self.width, self.length = width, length

@@ -31,7 +31,7 @@ class Plane(Manifold):
         (4, 1)
     """
 
-    def __init__(self, size: int | None = None, group: StructureGroup | None = None, *, chart_shape=None):
+    def __init__(self, size: int | None = None, group: StructureGroup | None = None, *, chart_shape: tuple[int, int] | None = None):
         size = square_side("Plane", chart_shape, ("size", size, 28))
         super().__init__(Atlas(group or cyclic_group(4), (size, size), 1, []))
         self.size = size

@@ -29,7 +29,20 @@ from gaugecnn import (
 )
 from gaugecnn import nn as gnn
 from gaugecnn.testing import assert_gauge_equivariant, assert_isometry_equivariant, check_manifold
-from manifolds import CubeSphere, Cylinder, IcoSphere, KleinBottle, MobiusStrip, Plane, Torus
+from manifolds import (
+    CubeSphere,
+    Cylinder,
+    HEALPixSphere,
+    IcoSphere,
+    KleinBottle,
+    MeshSurface,
+    MobiusStrip,
+    Plane,
+    Torus,
+    cube_mesh,
+    icosahedron_mesh,
+    quad_grid_mesh,
+)
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 TUTORIAL = Path(__file__).resolve().parents[1] / "docs" / "tutorial-new-manifold.md"
@@ -60,7 +73,16 @@ SHIPPED = {
     "torus_d6_odd": (lambda: Torus(5, 5, dihedral_group(6)), 25),
     "icosphere_c6": (lambda: IcoSphere(2), 60),
     "icosphere_d6": (lambda: IcoSphere(2, dihedral_group(6)), 120),
+    # meshes: symmetries found from faces and edges; the torus's and the band's are not rigid motions
+    "mesh_cube": (lambda: MeshSurface(*cube_mesh(), 4, sphere=True), 24),
+    "mesh_icosahedron": (lambda: MeshSurface(*icosahedron_mesh(), 2, sphere=True), 60),
+    "mesh_patch_d4": (lambda: MeshSurface(*quad_grid_mesh(2, 3), 3, dihedral_group(4)), 4),
+    "mesh_torus": (lambda: MeshSurface(*quad_grid_mesh(3, 4, closed_rows=True, closed_cols=True), 3), 24),
+    "mesh_mobius_d4": (lambda: MeshSurface(*quad_grid_mesh(2, 6, closed_cols=True, twisted=True), 2, dihedral_group(4)), 24),
+    "healpix": (lambda: HEALPixSphere(4), 8),
+    "healpix_d4": (lambda: HEALPixSphere(3, dihedral_group(4)), 16),
 }
+NOT_RIGID = {"mesh_torus", "mesh_mobius_d4"}
 
 
 @pytest.mark.parametrize("name", SHIPPED)
@@ -69,7 +91,8 @@ def test_every_shipped_manifold_passes_check_manifold(name, record_error):
     make, order = SHIPPED[name]
     manifold = make()
     # every isometry for the icosphere under C6 (all 60 rotations), seeded samples of 24 and 12 elsewhere
-    report = check_manifold(manifold, expected_isometries=order, max_isometries={"icosphere_c6": 60, "icosphere_d6": 24}.get(name, 12))
+    samples = {"icosphere_c6": 60, "icosphere_d6": 24}.get(name, 4 if name.startswith(("mesh", "healpix")) else 12)
+    report = check_manifold(manifold, expected_isometries=order, max_isometries=samples, rigid=name not in NOT_RIGID)
     assert report.passed
     names = [r.name for r in report.results]
     assert names[0] == "atlas" and ("embedding" in names) == manifold.has_embedding
@@ -268,3 +291,37 @@ def test_atlases_are_immutable_values_and_equal_ones_share_their_maps():
     with pytest.raises(AttributeError, match="immutable value"):
         a.chart_shape = (5, 5)  # type: ignore[misc]
     assert IcoSphere(2).cone_pixels is IcoSphere(2).cone_pixels
+
+
+@pytest.mark.parametrize(
+    "make", [lambda: CubeSphere(4), lambda: IcoSphere(2), lambda: HEALPixSphere(4)], ids=["cube", "icosphere", "healpix"]
+)
+def test_3d_vectors_become_tangent_fields_that_rotate_exactly(make):
+    """Any manifold with an embedding: orthonormal frames tangent to the sphere, and a rotated vector
+    field read in the charts' frames equals the tangent field moved by the isometry's FieldMap."""
+    sphere = make()
+    frames = sphere.tangent_frames()
+    ok = ~np.isnan(frames).any(axis=(-1, -2))
+    assert np.allclose(np.einsum("cijad,cijbd->cijab", frames, frames)[ok], np.eye(2))
+    radial = sphere.embedding() / np.linalg.norm(sphere.embedding(), axis=-1, keepdims=True)
+    assert np.abs(np.einsum("cijad,cijd->cija", frames, radial)[ok]).max() < 1e-12
+    vectors = np.random.default_rng(0).normal(size=(*sphere.grid, 3))
+    ok &= ~np.asarray(sphere.cone_pixels)  # an icosphere's cone pixels are kept at zero by every layer and map
+    vectors[~ok] = 0.0
+    t = FieldType(sphere.group, "1 tangent")
+    field = torch.as_tensor(sphere.to_tangent_field(vectors))[None]
+    points = sphere.embedding().reshape(-1, 3)
+    for iso in sphere.isometries()[:6]:
+        fmap = iso.field_map(sphere)
+        source = fmap.source.reshape(-1)
+        u, _, vt = np.linalg.svd(points[source].T @ points)
+        q = (u @ vt).T
+        moved = (vectors.reshape(-1, 3)[source] @ q.T).reshape(vectors.shape)
+        keep = torch.as_tensor(ok.reshape(sphere.shape))
+        expected = torch.as_tensor(sphere.to_tangent_field(moved))[None]
+        torch.testing.assert_close(fmap.apply(field, t)[..., keep], expected[..., keep], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        sphere.from_tangent_field(sphere.to_tangent_field(vectors))[ok],
+        (vectors - radial * np.einsum("cijd,cijd->cij", vectors, radial)[..., None])[ok],
+        atol=1e-12,
+    )
