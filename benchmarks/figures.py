@@ -50,6 +50,7 @@ FIGURES = {
     "cube_field.png": "a scalar field on the cube sphere, and the same field after a rotation of the cube",
     "icosphere_field.png": "the ten charts of the icosahedral sphere with its cone points, a field, and the field rotated",
     "mesh_field.png": "a field on a torus given as a quad mesh, and the field moved by one of the mesh's symmetries",
+    "block_centres.png": "stride 2 on a cell chart: every other pixel is moved off the grid by a half turn, block centres are not",
     "results.png": "Möbius MNIST test error per model and train mode beside the paper's",
 }
 
@@ -225,6 +226,50 @@ def _icosphere_figure(r: int = 4) -> Figure:
         )
         ax.set_title(title, fontsize=9.5)
     fig.subplots_adjust(left=0, right=1, bottom=0, top=0.88, wspace=0)
+    return fig
+
+
+def _block_centres_figure(n: int = 8) -> Figure:
+    """Stride 2 on an ``n x n`` cell chart: every other pixel against the centres of 2 x 2 blocks, under the half turn."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 5.2))
+
+    def grid(ax, title: str) -> None:
+        for k in range(n + 1):
+            ax.plot([0, n], [k, k], color="0.8", lw=0.8)
+            ax.plot([k, k], [0, n], color="0.8", lw=0.8)
+        ax.set_xlim(-0.3, n + 0.3)
+        ax.set_ylim(n + 0.3, -0.3)  # row 0 at the top, as a chart is printed
+        ax.set_aspect("equal")
+        ax.set_xticks(np.arange(n) + 0.5, [str(j) for j in range(n)], fontsize=8)
+        ax.set_yticks(np.arange(n) + 0.5, [str(i) for i in range(n)], fontsize=8)
+        ax.set_title(title, fontsize=10)
+
+    # left: sampling pixels 0, 2, 4, ... (a stride-2 odd kernel); the chart's half turn sends them to 1, 3, 5, ...
+    ax = axes[0]
+    grid(ax, "odd kernel, stride 2: pixels 0, 2, 4, ... (blue)\nthe chart's half turn sends them to 1, 3, 5, ... (red)")
+    even = np.arange(0, n, 2) + 0.5
+    ii, jj = np.meshgrid(even, even, indexing="ij")
+    ax.scatter(jj, ii, s=60, color="tab:blue", zorder=3)
+    ax.scatter(n - jj, n - ii, s=60, color="tab:red", marker="x", zorder=3)
+    ax.add_patch(plt.Rectangle((1, 1), 3, 3, fill=True, alpha=0.15, color="tab:blue", lw=0))
+    ax.text(2.5, 4.35, "3 x 3 kernel at pixel (2, 2)", ha="center", fontsize=8, color="tab:blue")
+
+    # right: the centres of 2 x 2 blocks, invariant under every symmetry of the chart; a 4 x 4 kernel around one
+    ax = axes[1]
+    grid(ax, "even kernel, stride 2: 2 x 2 block centres (blue)\nmapped onto each other by every chart symmetry")
+    for k in range(0, n + 1, 2):
+        ax.plot([0, n], [k, k], color="0.35", lw=1.2)
+        ax.plot([k, k], [0, n], color="0.35", lw=1.2)
+    centres = np.arange(1, n, 2)
+    ii, jj = np.meshgrid(centres, centres, indexing="ij")
+    ax.scatter(jj, ii, s=60, color="tab:blue", zorder=3)
+    ax.add_patch(plt.Rectangle((2, 2), 4, 4, fill=True, alpha=0.15, color="tab:blue", lw=0))
+    ax.text(4, 6.45, "4 x 4 kernel around a block centre: offsets ±1/2, ±3/2", ha="center", fontsize=8, color="tab:blue")
+    ax.add_patch(plt.Rectangle((0, 0), 2, 2, fill=True, alpha=0.12, color="tab:green", lw=0))
+    ax.text(1, 2.45, "2 x 2 kernel", ha="center", fontsize=8, color="tab:green")
+    fig.suptitle(f"Stride 2 on an {n} x {n} cell chart: the coarse chart's pixels are the block centres", fontsize=11)
+    fig.tight_layout(rect=(0, 0, 1, 0.95))
     return fig
 
 
@@ -457,6 +502,9 @@ def main(argv: list[str] | None = None) -> int:
 
     # (g) a field on a mesh, and the field moved by one of the mesh's symmetries
     _save(_mesh_figure(), args.out / "mesh_field.png")
+
+    # (h) where a stride-2 convolution on a cell chart is exact
+    _save(_block_centres_figure(), args.out / "block_centres.png")
 
     # (h) results beside the paper's
     exists = args.results.exists()

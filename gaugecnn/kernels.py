@@ -84,37 +84,62 @@ def invariant_subspace(actions: list[np.ndarray]) -> np.ndarray:
     return _canonical_signs(np.array(basis)) if basis else np.zeros((0, dim))
 
 
-def _check_kernel_size(kernel_size: int) -> int:
-    """``kernel_size`` as a plain int (NumPy and torch integers accepted), or a ValueError."""
+def _check_kernel_size(kernel_size: int, even: bool = False) -> int:
+    """``kernel_size`` as a plain int (NumPy and torch integers accepted), or a ValueError.
+
+    Odd sizes centre the kernel on a pixel; ``even=True`` also accepts even sizes, whose
+    offsets are half-integers (a kernel centred between pixels, on the corner of four).
+    """
     try:
         k = operator.index(kernel_size)  # any integer type, but not 3.0 or "3"
     except TypeError:
         k = None
-    if k is None or isinstance(kernel_size, bool) or k < 1 or k % 2 == 0:
-        raise ValueError(f"kernel_size must be a positive odd integer (the kernel is centred on a pixel), got {kernel_size!r}")
+    if k is None or isinstance(kernel_size, bool) or k < 1 or (k % 2 == 0 and not even):
+        kind = "positive integer" if even else "positive odd integer (the kernel is centred on a pixel)"
+        raise ValueError(f"kernel_size must be a {kind}, got {kernel_size!r}")
     return k
+
+
+def _doubled_offsets(kernel_size: int) -> np.ndarray:
+    """``(k, k, 2)``: twice each entry's offset from the kernel's centre, ``2 (ky, kx) - (k - 1)``.
+
+    Integers for both parities: even for odd ``k`` (offsets on the lattice), odd for even ``k``
+    (half-integer offsets, the centre between pixels). Group matrices act on them linearly.
+    """
+    k = kernel_size
+    grid = np.stack(np.meshgrid(np.arange(k), np.arange(k), indexing="ij"), -1)
+    return 2 * grid - (k - 1)
+
+
+def _image_indices(group: StructureGroup, kernel_size: int) -> np.ndarray:
+    """``(order, k, k, 2)``: where each element sends each entry of the ``k x k`` array; ``-1`` where it leaves it."""
+    k = kernel_size
+    images = np.einsum("gab,ijb->gija", group.matrices, _doubled_offsets(k)) + (k - 1)
+    inside = ((images >= 0) & (images <= 2 * (k - 1)) & (images % 2 == 0)).all(-1, keepdims=True)
+    return np.where(inside, images // 2, -1)
 
 
 def kernel_support(group: StructureGroup, kernel_size: int) -> np.ndarray:
     """Boolean ``(k, k)``: the largest G-invariant set of offsets in the ``k x k`` array.
 
     All of it on the square lattice; on the hexagonal lattice (under C3 or C6) the hexagon
-    of radius ``k // 2``. Steerable kernels live on it.
+    of radius ``k // 2``. Steerable kernels live on it. An even ``k`` has half-integer offsets
+    (a kernel centred on the corner of four pixels): all of them are an invariant set on the
+    square lattice, none on the hexagonal one under rotations.
 
     Args:
         group: the structure group (a ``StructureGroup``), whose lattice matrices act on the offsets.
-        kernel_size: the odd side ``k`` of the array.
+        kernel_size: the side ``k`` of the array.
 
     Examples:
         >>> from gaugecnn.groups import cyclic_group
         >>> kernel_support(cyclic_group(6), 3).astype(int).tolist()
         [[1, 1, 0], [1, 1, 1], [0, 1, 1]]
+        >>> bool(kernel_support(cyclic_group(4), 2).all()), bool(kernel_support(cyclic_group(6), 2).any())
+        (True, False)
     """
-    k = _check_kernel_size(kernel_size)
-    r = k // 2
-    offsets = np.stack(np.meshgrid(np.arange(-r, r + 1), np.arange(-r, r + 1), indexing="ij"), -1).reshape(-1, 2)
-    images = np.einsum("gab,pb->gpa", group.matrices, offsets)  # (order, k², 2)
-    return (np.abs(images) <= r).all(axis=(0, 2)).reshape(k, k)
+    k = _check_kernel_size(kernel_size, even=True)
+    return np.asarray((_image_indices(group, k) >= 0).all(axis=(0, 3)))
 
 
 BASES = ("lattice", "bandlimited")
@@ -127,28 +152,32 @@ def ring_functions(group: StructureGroup, kernel_size: int) -> np.ndarray:
     profiles ``exp(-(|x| - R)² / 2σ²)``, ``σ = 0.6`` (``0.4`` on the outermost ring, a point at
     ``R = 0``), times ``cos nθ`` and ``sin nθ`` for ``n`` up to the ring's cutoff: 0 at the
     centre, ``min(2R, 2)`` on the outermost ring, ``2R - (R + 1) mod 2`` in between.
-    This is the band limit of escnn's default kernel bases.
+    This is the band limit of escnn's default kernel bases. An even ``k`` (half-integer
+    offsets, no centre pixel) has rings at ``R = 1/2, 3/2, ..., (k - 1)/2``, the ``j``-th
+    (from 1) with the cutoff of ring ``j`` above: our choice, as the odd rule shifted by half a pixel.
 
     Args:
         group: the structure group; its lattice gives the Cartesian positions of the offsets.
-        kernel_size: the odd side ``k`` of the kernel array.
+        kernel_size: the side ``k`` of the kernel array.
 
     Examples:
         >>> from gaugecnn.groups import cyclic_group
-        >>> [ring_functions(cyclic_group(4), k).shape for k in (3, 5)]
-        [(6, 3, 3), (11, 5, 5)]
+        >>> [ring_functions(cyclic_group(4), k).shape for k in (2, 3, 4, 5)]
+        [(5, 2, 2), (6, 3, 3), (10, 4, 4), (11, 5, 5)]
     """
-    k = _check_kernel_size(kernel_size)
-    r_max = k // 2
+    k = _check_kernel_size(kernel_size, even=True)
     support = kernel_support(group, k)
-    offsets = np.stack(np.meshgrid(np.arange(-r_max, r_max + 1), np.arange(-r_max, r_max + 1), indexing="ij"), -1)
-    points = group.lattice.point(offsets)  # (k, k, 2) Cartesian (y, x)
+    points = group.lattice.point(_doubled_offsets(k) / 2)  # (k, k, 2) Cartesian (y, x)
     radius, theta = np.linalg.norm(points, axis=-1), np.arctan2(points[..., 0], points[..., 1])
+    odd = k % 2 == 1
+    rings = range(k // 2 + 1) if odd else range(1, k // 2 + 1)  # j: the ring's number; at radius j (odd k), j - 1/2 (even)
+    last = k // 2
     functions = []
-    for ring in range(r_max + 1):
-        sigma = 0.005 if ring == 0 else 0.4 if ring == r_max else 0.6
-        cutoff = 0 if ring == 0 else min(2 * ring, 2) if ring == r_max else 2 * ring - (ring + 1) % 2
-        profile = np.exp(-((radius - ring) ** 2) / (2 * sigma**2)) * support
+    for j in rings:
+        at = j if odd else j - 0.5
+        sigma = 0.005 if (odd and j == 0) else 0.4 if j == last else 0.6
+        cutoff = 0 if j == 0 else min(2 * j, 2) if j == last else 2 * j - (j + 1) % 2
+        profile = np.exp(-((radius - at) ** 2) / (2 * sigma**2)) * support
         functions.append(profile)
         for n in range(1, cutoff + 1):
             functions += [profile * np.cos(n * theta), profile * np.sin(n * theta)]
@@ -187,7 +216,9 @@ def kernel_basis(rep_in: Representation, rep_out: Representation, kernel_size: i
     the subspace of it whose every entry is a combination of ``ring_functions`` (escnn's
     band limit), computed as an intersection, so the kernels stay exactly steerable.
 
-    Index ``[b, o, i, ky, kx]`` holds ``K_b(dy, dx)[o, i]`` with ``dy = ky - k//2``. The support
+    Index ``[b, o, i, ky, kx]`` holds ``K_b(dy, dx)[o, i]`` with ``dy = ky - (k - 1)/2``: an odd
+    ``k`` centres the kernel on a pixel, an even ``k`` (for stride-2 convolutions on cell grids)
+    on the corner of four pixels, its offsets half-integers. The support
     is the largest G-invariant set of offsets in the ``k x k`` array: all of it on the square
     lattice, the hexagon of radius ``k // 2`` on the hexagonal lattice under C6 (7 offsets for
     ``k = 3``, 19 for ``k = 5``); entries outside it stay zero and carry no parameter.
@@ -195,7 +226,7 @@ def kernel_basis(rep_in: Representation, rep_out: Representation, kernel_size: i
     Args:
         rep_in: the representation of the input field (``d_in`` channels).
         rep_out: the representation of the output field (``d_out`` channels).
-        kernel_size: the odd side ``k`` of the kernel.
+        kernel_size: the side ``k`` of the kernel (odd, or even for half-integer offsets).
         basis: ``"lattice"`` or ``"bandlimited"``, as above.
 
     Returns:
@@ -224,7 +255,7 @@ def kernel_basis(rep_in: Representation, rep_out: Representation, kernel_size: i
         [9, 25, 6, 11]
         [36, 100, 24, 44]
     """
-    k = _check_kernel_size(kernel_size)
+    k = _check_kernel_size(kernel_size, even=True)
     if basis not in BASES:
         raise ValueError(f"unknown kernel basis {basis!r}; choose one of {BASES}")
     if rep_in.group != rep_out.group:
@@ -235,34 +266,33 @@ def kernel_basis(rep_in: Representation, rep_out: Representation, kernel_size: i
         out.setflags(write=False)
         return out
     group = rep_in.group
-    r = k // 2
     d_out, d_in = rep_out.dim, rep_in.dim
     elements = range(group.order)
+    images = _image_indices(group, k)  # (order, k, k, 2), -1 outside
     kernels: list[np.ndarray] = []
     done = np.zeros((k, k), dtype=bool)
     for y0 in range(k):
         for x0 in range(k):
             if done[y0, x0]:
                 continue
-            x = np.array([y0 - r, x0 - r])
-            images = {g: tuple(group.matrix(g) @ x + r) for g in elements}
-            if any(not (0 <= ky < k and 0 <= kx < k) for ky, kx in images.values()):
+            orbit = {g: tuple(int(v) for v in images[g, y0, x0]) for g in elements}
+            if any(ky < 0 for ky, _ in orbit.values()):
                 # the orbit leaves the k x k array: outside the G-invariant support, no parameter
-                for ky, kx in images.values():
-                    if 0 <= ky < k and 0 <= kx < k:
+                for ky, kx in orbit.values():
+                    if ky >= 0:
                         done[ky, kx] = True
                 continue
-            stabilizer = [g for g in elements if images[g] == (y0, x0)]
+            stabilizer = [g for g in elements if orbit[g] == (y0, x0)]
             # the stabilizer acts on vec(K(x0)) by  K -> ρ_out(s) K ρ_in(s)^T
             actions = [np.kron(rep_out.matrix(s), rep_in.matrix(s)) for s in stabilizer]
             local = invariant_subspace(actions).reshape(-1, d_out, d_in)
             for value in local:
                 kernel = np.zeros((d_out, d_in, k, k))
                 for g in elements:
-                    ky, kx = images[g]
+                    ky, kx = orbit[g]
                     kernel[:, :, ky, kx] = rep_out.matrix(g) @ value @ rep_in.matrix(g).T
                 kernels.append(kernel)
-            for ky, kx in images.values():
+            for ky, kx in orbit.values():
                 done[ky, kx] = True
     out = np.stack(kernels) if kernels else np.zeros((0, d_out, d_in, k, k))
     out = np.where(np.abs(out) < 1e-12, 0.0, out)

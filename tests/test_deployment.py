@@ -73,6 +73,38 @@ def test_export_gives_identical_outputs_and_runs_without_gaugecnn(tmp_path):
         assert torch.equal(torch.load(tmp_path / "y.pt"), net(x))
 
 
+def strided_net(cube: CubeSphere) -> nn.Sequential:
+    """An encoder-decoder of the new samplings: an even kernel at stride 2, a dilated kernel, the transposed even kernel."""
+    g = cube.group
+    scalar, hidden = FieldType(g, "1 trivial"), FieldType(g, "2 regular")
+    torch.manual_seed(1)
+    down = gnn.GaugeConv(cube, scalar, hidden, 4, stride=2)
+    return nn.Sequential(
+        down,
+        gnn.ELU(hidden),
+        gnn.GaugeConv(down.out_atlas, hidden, hidden, 3, dilation=2),
+        gnn.ELU(hidden),
+        gnn.GaugeConvTranspose(cube, hidden, scalar, 4),
+    )
+
+
+@pytest.mark.filterwarnings("ignore::FutureWarning")
+def test_strided_dilated_and_transposed_layers_compile_export_and_stay_exact(record_error):
+    cube = CubeSphere(8)
+    net = strided_net(cube).eval()
+    x = torch.randn(2, 1, *cube.shape)
+    with torch.no_grad():
+        eager = net(x)
+        assert torch.allclose(torch.compile(net, fullgraph=True)(x), eager, rtol=1e-5, atol=1e-6)
+        frozen = gnn.export(net)
+        assert not any(isinstance(m, gnn.GaugeConv) for m in frozen.modules())
+        assert torch.equal(frozen(x), eager)
+        assert torch.equal(torch.export.export(frozen, (x,)).module()(x), eager)
+    # float32, exact to float32's tolerance, and the frozen copy too
+    for module in (net, frozen):
+        record_error(assert_isometry_equivariant(module, cube, cube.isometries()[:8], dtype=torch.float32), torch.float32)
+
+
 def _trained_norms(net: nn.Module) -> None:
     """Give every batch norm running statistics and affine parameters away from their defaults."""
     g = torch.Generator().manual_seed(5)

@@ -18,6 +18,7 @@ from gaugecnn import (
     irrep,
     irreps,
     kernel_basis,
+    kernel_support,
     regular,
     sign,
     tangent,
@@ -68,15 +69,15 @@ def spatial_permutation(G, g, k):
 
     On the square lattice every element permutes the ``k x k`` array; on the hexagonal lattice
     the offsets outside the hexagon of radius ``k // 2`` have images outside it, where a kernel
-    is zero by definition.
+    is zero by definition. An even ``k`` has half-integer offsets ``ky - (k - 1) / 2``.
     """
-    r = k // 2
+    c = (k - 1) / 2
     perm = np.empty(k * k, dtype=int)
     for ky in range(k):
         for kx in range(k):
-            dy, dx = G.matrix(g) @ np.array([ky - r, kx - r])
-            inside = abs(dy) <= r and abs(dx) <= r
-            perm[ky * k + kx] = (dy + r) * k + (dx + r) if inside else -1
+            y, x = G.matrix(g) @ np.array([ky - c, kx - c]) + c  # the image's array position
+            inside = 0 <= y <= k - 1 and 0 <= x <= k - 1 and y == round(y) and x == round(x)
+            perm[ky * k + kx] = round(y) * k + round(x) if inside else -1
     inside = perm[perm >= 0]
     assert len(set(inside)) == len(inside)
     return perm
@@ -143,7 +144,8 @@ def check_basis(basis, rep_in, rep_out, k):
     assert len(basis) == brute_force_dimension(rep_in, rep_out, k)
 
 
-SQUARE = [(*c, k) for c in CASES for k in (1, 3)] + [(*c, 5) for c in CASES_5]  # every pair at k = 1, 3; a covering list at 5
+# every pair at k = 1, 3; a covering list at 5, and at the even sizes of stride-2 convolutions on cell grids (half-integer offsets)
+SQUARE = [(*c, k) for c in CASES for k in (1, 3)] + [(*c, k) for c in CASES_5 for k in (2, 4, 5)]
 HEXAGONAL = [(*c, 3) for c in HEX_CASES] + [(*c, 5) for c in HEX_CASES_5]
 
 
@@ -294,11 +296,18 @@ def test_basis_is_cached_and_read_only():
         a[0, 0, 0, 0, 0] = 1.0
 
 
-@pytest.mark.parametrize("k", [0, 2, 4, -1])
-def test_even_or_non_positive_kernel_size_raises(k):
+@pytest.mark.parametrize("k", [0, -1, 2.0, True])
+def test_non_positive_or_non_integer_kernel_size_raises(k):
     G = flip_group()
-    with pytest.raises(ValueError, match="positive odd integer"):
+    with pytest.raises(ValueError, match="kernel_size must be a positive integer"):
         kernel_basis(trivial(G), trivial(G), k)
+
+
+def test_even_kernels_have_no_support_on_the_hexagonal_lattice_under_rotations():
+    """Half-integer offsets are not mapped onto each other by turns of 60 degrees: no steerable kernel there."""
+    C6 = cyclic_group(6)
+    assert not kernel_support(C6, 2).any() and not kernel_support(C6, 4).any()
+    assert len(kernel_basis(trivial(C6), trivial(C6), 2)) == 0
 
 
 def test_kernel_between_groups_raises():
@@ -309,7 +318,8 @@ def test_kernel_between_groups_raises():
 # -- band-limited bases ----------------------------------------------------------------------
 
 
-BAND_CASES = [(*c, 3) for c in CASES + HEX_CASES] + [(*c, 5) for c in CASES_5]  # every pair at k = 3, a covering list at 5
+# every pair at k = 3, a covering list at 5 and at the even sizes
+BAND_CASES = [(*c, 3) for c in CASES + HEX_CASES] + [(*c, k) for c in CASES_5 for k in (2, 4, 5)]
 
 
 @pytest.mark.parametrize("gname, name_in, name_out, k", BAND_CASES, ids=["-".join(map(str, c)) for c in BAND_CASES])
@@ -361,3 +371,17 @@ def test_unknown_basis_is_refused():
     rep = FieldType(cyclic_group(4), "1 regular").reps[0]
     with pytest.raises(ValueError, match="unknown kernel basis 'smooth'"):
         kernel_basis(rep, rep, 3, "smooth")
+
+
+def test_kernel_counts_in_the_docs_are_the_committed_table_and_todays_bases():
+    """The basis sizes beside escnn's (docs/concepts.md) are generated from the committed counts, which today's code gives."""
+    import json
+
+    from benchmarks import kernel_counts
+    from benchmarks._docs import read_blocks
+
+    data = json.loads((kernel_counts.ROOT / "benchmarks" / "results" / "kernel_counts.json").read_text())
+    assert read_blocks(kernel_counts.DOC.read_text())["kernel-counts"] == kernel_counts.table(data)
+    assert data["gaugecnn"] == kernel_counts.gaugecnn_counts()
+    # escnn's failing case (issue #39): no basis for k = 2; ours is complete on the four half-integer offsets
+    assert data["escnn"]["C4 k=2 regular->regular"] == "empty basis" and data["gaugecnn"]["C4 k=2 regular->regular"]["lattice"] == 16

@@ -6,10 +6,20 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from gaugecnn import Atlas, FieldType, bias_basis, dihedral_group, flip_group, kernel_basis, trivial_group
-from gaugecnn.nn import ELU, FieldBatchNorm, FieldNonlinearity, GaugeConv, GaugePool, GlobalPool, GroupPool, ReLU
-from gaugecnn.testing import assert_gauge_equivariant
-from manifolds import MobiusStrip
+from gaugecnn import Atlas, FieldType, bias_basis, cyclic_group, dihedral_group, flip_group, kernel_basis, trivial_group
+from gaugecnn.nn import (
+    ELU,
+    FieldBatchNorm,
+    FieldNonlinearity,
+    GaugeConv,
+    GaugeConvTranspose,
+    GaugePool,
+    GlobalPool,
+    GroupPool,
+    ReLU,
+)
+from gaugecnn.testing import assert_gauge_equivariant, assert_isometry_equivariant
+from manifolds import CubeSphere, IcoSphere, MobiusStrip, Plane
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 F64 = torch.float64
@@ -287,7 +297,88 @@ def test_stride_two_on_a_vertex_grid_keeps_the_coarse_vertices_of_the_stride_one
         kept = kept.masked_fill(torch.from_numpy(atlas.coarsened().cone_pixels.copy()), 0.0)
         torch.testing.assert_close(strided(x), kept, rtol=1e-13, atol=1e-13)
         assert strided.out_atlas.chart_shape == (4, 4)
-    with pytest.raises(ValueError, match="not be equivariant.*use GaugePool followed by a stride-1 convolution"):
+    with pytest.raises(ValueError, match="not be equivariant.*or GaugePool followed by a stride-1 convolution"):
         GaugeConv(
             MobiusStrip(6, 6), FieldType(MobiusStrip(6, 6).group, "1 regular"), FieldType(MobiusStrip(6, 6).group, "1 regular"), 3, stride=2
         )
+
+
+# -- even kernels at stride 2 on cell grids, their adjoint, and dilation ---------------------------------------------
+
+
+def test_an_even_kernel_at_stride_2_is_centred_on_the_blocks():
+    """On one chart with open edges the layer is conv2d at stride 2 with (k - 2) / 2 zeros of padding:
+    output (I, J) reads the k x k window around the centre of block (2I .. 2I+1, 2J .. 2J+1)."""
+    plane = Plane(8)
+    t_in, t_out = FieldType(plane.group, "1 trivial + 1 regular"), FieldType(plane.group, "2 regular")
+    x = torch.randn(2, t_in.size, 8, 8, dtype=torch.float64)
+    for k in (2, 4):
+        conv = GaugeConv(plane, t_in, t_out, k, stride=2).double()
+        weight, bias = conv.expanded()
+        expected = F.conv2d(F.pad(x, [(k - 2) // 2] * 4), weight, bias, stride=2)
+        torch.testing.assert_close(conv(x), expected, rtol=1e-14, atol=1e-14)
+        assert conv.out_atlas.chart_shape == (4, 4)
+
+
+def test_the_transposed_even_kernel_is_the_adjoint_of_the_strided_one():
+    """<conv(x), y> = <x, convT(y)> with one kernel: for trivial fields the two layers share their parameters."""
+    plane = Plane(8)
+    t = FieldType(plane.group, "1 trivial")
+    for k in (2, 4, 6):
+        down = GaugeConv(plane, t, t, k, stride=2, bias=False).double()
+        up = GaugeConvTranspose(plane, t, t, k, bias=False).double()
+        up.conv.load_state_dict(down.state_dict())
+        x, y = torch.randn(3, 1, 8, 8, dtype=torch.float64), torch.randn(3, 1, 4, 4, dtype=torch.float64)
+        torch.testing.assert_close((down(x) * y).sum(), (x * up(y)).sum(), rtol=1e-12, atol=1e-12)
+
+
+def test_dilation_spreads_the_taps():
+    plane = Plane(9)
+    t = FieldType(plane.group, "1 regular")
+    conv = GaugeConv(plane, t, t, 3, dilation=2).double()
+    x = torch.randn(2, t.size, 9, 9, dtype=torch.float64)
+    weight, bias = conv.expanded()
+    torch.testing.assert_close(conv(x), F.conv2d(x, weight, bias, padding=2, dilation=2), rtol=1e-14, atol=1e-14)
+    assert "dilation=2" in repr(conv)
+
+
+@pytest.mark.parametrize(
+    "make, kwargs, message",
+    [
+        (lambda: CubeSphere(4), {"kernel_size": 3, "stride": 2}, "Use an even kernel \\(2 or 4\\)"),
+        (lambda: CubeSphere(4), {"kernel_size": 2}, "at stride 1 it would put its outputs between the pixels"),
+        (lambda: IcoSphere(2), {"kernel_size": 2, "stride": 2}, "on a vertex grid .* use an odd kernel"),
+        (lambda: Plane(6, cyclic_group(6)), {"kernel_size": 2, "stride": 2}, "even kernels need the square lattice"),
+        (lambda: CubeSphere(5), {"kernel_size": 4, "stride": 2}, "do not split into 2 x 2 blocks"),
+        (lambda: CubeSphere(4), {"kernel_size": 3, "stride": 2, "dilation": 2}, "dilation=2 works at stride 1"),
+        (lambda: CubeSphere(4), {"kernel_size": 3, "stride": 3}, "stride must be 1 or 2"),
+        (lambda: CubeSphere(4), {"kernel_size": 3, "dilation": 0}, "dilation must be a positive integer"),
+    ],
+    ids=["odd-stride2-cells", "even-stride1", "even-vertices", "even-hexagonal", "odd-chart", "dilated-strided", "stride3", "dilation0"],
+)
+def test_inexact_sampling_is_refused_with_what_works(make, kwargs, message):
+    space = make()
+    t = FieldType(space.group, "1 trivial")
+    with pytest.raises(ValueError, match=message):
+        GaugeConv(space, t, t, **kwargs)
+
+
+def test_convtranspose_refuses_other_strides():
+    cube = CubeSphere(4)
+    t = FieldType(cube.group, "1 trivial")
+    with pytest.raises(ValueError, match="stride must be 2"):
+        GaugeConvTranspose(cube, t, t, 4, stride=1)
+
+
+def test_escnns_empty_basis_case_is_exact_here(record_error):
+    """escnn builds no basis for a 2 x 2 kernel (its issue #39); here C4 and D4 at k = 2, stride 2, on the plane and
+    the cube sphere: exactly gauge and isometry equivariant, and the transposed layer too."""
+    for group in (cyclic_group(4), dihedral_group(4)):
+        for space in (Plane(8, group), CubeSphere(8, group)):
+            t_in, t_out = FieldType(group, "1 trivial + 1 regular"), FieldType(group, "2 regular")
+            down = GaugeConv(space, t_in, t_out, 2, stride=2).double()
+            up = GaugeConvTranspose(space, t_out, t_in, 2).double()
+            coarse = space.coarsened()
+            for module, atlas in ((down, space), (up, coarse)):
+                record_error(assert_gauge_equivariant(module, atlas))
+                record_error(assert_isometry_equivariant(module, atlas, atlas.isometries()))

@@ -193,7 +193,7 @@ def test_numpy_and_torch_integers_are_kernel_sizes_but_bools_and_floats_are_not(
         conv = GaugeConv(atlas, t, t, k)
         assert conv.kernel_size == 3 and type(conv.kernel_size) is int
     for k in (True, 3.0, "3"):
-        with pytest.raises(ValueError, match="kernel_size must be a positive odd integer"):
+        with pytest.raises(ValueError, match="kernel_size must be a positive integer"):
             GaugeConv(atlas, t, t, k)
 
 

@@ -230,3 +230,14 @@ def test_the_cost_table_in_the_docs_is_generated_from_the_committed_measurement(
     data = json.loads(cost.DATA.read_text())
     assert set(data["results"]) == set(MODELS)
     assert read_blocks(cost.DOC.read_text())["spherical-cost"] == cost.table(data), f"regenerate: {cost.COMMAND}"
+
+
+def test_the_strided_layout_costs_what_the_pooled_one_does_and_its_table_is_generated():
+    """ico_gauge_c6_stride (stride-2 convolutions, issue 26) beside ico_gauge_c6: same parameters; the docs block is the committed file."""
+    from benchmarks._docs import read_blocks
+    from benchmarks.spherical_mnist import cost
+
+    data = json.loads((cost.DATA.parent / "spherical_cost_stride.json").read_text())
+    assert set(data["results"]) == {"ico_gauge_c6", "ico_gauge_c6_stride"}
+    assert data["results"]["ico_gauge_c6"]["params"] == data["results"]["ico_gauge_c6_stride"]["params"]
+    assert read_blocks(cost.DOC.read_text())["spherical-cost-stride"] == cost.table(data)

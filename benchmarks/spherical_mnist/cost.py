@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 from .._docs import write_blocks
 from .._files import atomic_write_text
-from .models import MODELS, build_atlas, build_model
+from .models import MODELS, VARIANTS, build_atlas, build_model
 from .train import SphericalConfig
 
 COMMAND = "python -m benchmarks.spherical_mnist.cost --table FILE --update-docs"
@@ -57,7 +57,13 @@ def measure(models: list[str], rounds: int, steps: int, batch: int) -> dict:
     for name in models:
         rate = statistics.median(samples[name])
         minutes = epoch / rate / 60
-        results[name] = {"samples_per_s": round(rate, 1), "epoch_min": round(minutes, 1), "run_h": round(10 * minutes / 60, 1)}
+        params = sum(p.numel() for p in built[name][0].parameters())
+        results[name] = {
+            "params": params,
+            "samples_per_s": round(rate, 1),
+            "epoch_min": round(minutes, 1),
+            "run_h": round(10 * minutes / 60, 1),
+        }
     return {
         "device": platform.processor() or platform.machine(),
         "threads": torch.get_num_threads(),
@@ -74,17 +80,31 @@ def table(data: dict) -> str:
         f"Training step, batch {data['batch']}: median of {data['rounds']} interleaved rounds of {data['steps']} steps; "
         f"{data['device']}, {data['threads']} thread(s), torch {data['torch']}.",
         "",
-        "| model | samples / s | minutes per epoch (60000 digits) | hours per 10-epoch run (training) |",
-        "|---|---|---|---|",
+    ]
+    with_params = all("params" in r for r in data["results"].values())  # measurements before the column have none
+    params_head, params_rule = ("params | ", "---:|") if with_params else ("", "")
+    lines += [
+        f"| model | {params_head}samples / s | minutes per epoch (60000 digits) | hours per 10-epoch run (training) |",
+        f"|---|{params_rule}---|---|---|",
     ]
     for name, r in data["results"].items():
-        lines.append(f"| {name} | {r['samples_per_s']:.1f} | {r['epoch_min']:.1f} | {r['run_h']:.1f} |")
+        params = f"{r['params']} | " if with_params else ""
+        lines.append(f"| {name} | {params}{r['samples_per_s']:.1f} | {r['epoch_min']:.1f} | {r['run_h']:.1f} |")
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.spherical_mnist.cost", description=__doc__.splitlines()[0])
-    p.add_argument("--models", default="all", help=f"comma-separated models, or 'all' ({', '.join(MODELS)})")
+    p.add_argument(
+        "--models",
+        default="all",
+        help=f"comma-separated models, or 'all' ({', '.join(MODELS)}); the variants {', '.join(VARIANTS)} by name",
+    )
+    p.add_argument(
+        "--block",
+        default="spherical-cost",
+        help="with --update-docs: the generated block of docs/results.md to rewrite (default spherical-cost)",
+    )
     p.add_argument("--rounds", type=int, default=3, help="interleaved rounds (median)")
     p.add_argument("--steps", type=int, default=5, help="training steps a model takes per round")
     p.add_argument("--threads", type=int, default=1, help="CPU threads for torch")
@@ -101,9 +121,11 @@ def main(argv: list[str] | None = None) -> int:
         data = json.loads(args.table.read_text())
     else:
         models = list(MODELS) if args.models == "all" else args.models.split(",")
-        unknown = [m for m in models if m not in MODELS]
+        unknown = [m for m in models if m not in MODELS and m not in VARIANTS]
         if unknown:
-            raise SystemExit(f"error: --models: unknown model(s) {', '.join(unknown)}; choose from {', '.join(MODELS)}")
+            raise SystemExit(
+                f"error: --models: unknown model(s) {', '.join(unknown)}; choose from {', '.join(MODELS)} or {', '.join(VARIANTS)}"
+            )
         torch.set_num_threads(args.threads)
         torch.set_flush_denormal(True)
         data = measure(models, args.rounds, args.steps, 32)
@@ -111,7 +133,8 @@ def main(argv: list[str] | None = None) -> int:
             atomic_write_text(args.out, json.dumps(data, indent=1) + "\n")
     print(table(data))
     if args.update_docs:
-        print(f"updated {write_blocks(DOC, {'spherical-cost': table(data)}, COMMAND)}")
+        command = COMMAND if args.block == "spherical-cost" else COMMAND.replace("--update-docs", f"--block {args.block} --update-docs")
+        print(f"updated {write_blocks(DOC, {args.block: table(data)}, command)}")
     return 0
 
 

@@ -24,17 +24,18 @@ from ..representations import FieldType
 __all__ = ["AtlasConvPlumbing", "blind_spots"]
 
 
-def blind_spots(atlas: Space, kernel_size: int) -> np.ndarray:
-    """The pixels a ``k x k`` kernel cannot see exactly on an atlas with cone points.
+def blind_spots(atlas: Space, kernel_size: int, dilation: int = 1) -> np.ndarray:
+    """The pixels a ``k x k`` kernel (taps ``dilation`` apart) cannot see exactly on an atlas with cone points.
 
     A ``3 x 3`` kernel reads the flat star of its own pixel (its six lattice neighbours), so
-    only the cone pixels are blind, the rule of Cohen et al. (2019). A larger kernel on a
-    pixel within ``k // 2`` of a cone point reaches around it, where the halo of a chart
-    cannot be right for every pixel reading it: those pixels are blind too.
+    only the cone pixels are blind, the rule of Cohen et al. (2019). A kernel reaching further,
+    ``R = dilation * (k // 2)`` pixels, on a pixel within ``R`` of a cone point reaches around it,
+    where the halo of a chart cannot be right for every pixel reading it: those pixels are blind too.
     """
-    if kernel_size <= 3 or not atlas.cone_pixels.any():
+    reach = dilation * (kernel_size // 2)
+    if reach <= 1 or not atlas.cone_pixels.any():
         return atlas.cone_pixels
-    return atlas.near_cones(kernel_support(atlas.group, kernel_size))
+    return atlas.near_cones(kernel_support(atlas.group, 2 * reach + 1))
 
 
 def _autocasting(x: torch.Tensor) -> bool:
@@ -56,31 +57,38 @@ class AtlasConvPlumbing(nn.Module):
     is all zeros, which ``conv2d`` pads itself; transport padding is built only along glued
     axes. Outputs are contiguous ``(batch, C_out, *atlas.shape)``.
 
-    With ``stride=2`` on a vertex grid the output lives on ``atlas.coarsened()``: every second
-    vertex, counted from each chart's origin. Those vertices are a subgrid that every gauge
-    transform and isometry maps onto itself, so the strided convolution is exactly as
-    equivariant as the stride-1 one whose outputs it keeps; ``conv2d`` computes only them.
+    With ``stride=2`` the output lives on ``atlas.coarsened()``. On a vertex grid (odd kernels):
+    every second vertex, counted from each chart's origin. Those vertices are a subgrid that
+    every gauge transform and isometry maps onto itself, so the strided convolution is exactly
+    as equivariant as the stride-1 one whose outputs it keeps; ``conv2d`` computes only them.
+    On a cell grid (even kernels): one output per 2 x 2 block, the ``k x k`` window centred on
+    the block's centre, a halo of ``(k - 2) / 2``. ``dilation`` spreads the taps (stride 1).
 
     Args:
         space: the atlas (or manifold) of the input.
         field_type: the field type the halo carries (its transport).
-        kernel_size: the odd kernel size.
+        kernel_size: the kernel size (odd; even at stride 2 on a cell grid).
         transport: apply ``ρ`` of the transitions in the halo (``False``: naive padding).
-        stride: 1, or 2 on a vertex grid.
+        stride: 1, or 2 (see above).
+        dilation: the taps' spacing, at stride 1.
     """
 
     cones: torch.Tensor | None
     blind: torch.Tensor | None
 
-    def __init__(self, space: Space, field_type: FieldType, kernel_size: int, transport: bool = True, stride: int = 1):
+    def __init__(self, space: Space, field_type: FieldType, kernel_size: int, transport: bool = True, stride: int = 1, dilation: int = 1):
         super().__init__()
         atlas = atlas_of(space)
-        r = kernel_size // 2
+        even = kernel_size % 2 == 0
+        r = (kernel_size - 2) // 2 if even else dilation * (kernel_size // 2)
         rows_open, cols_open = atlas.boundary_axes
         halo = (0 if rows_open else r, 0 if cols_open else r)
-        self.stride = stride
+        self.stride, self.dilation = stride, dilation
         self.offsets: list[tuple[int, int]] = []  # stride 2: the first kept row and column, one group of charts each
-        if stride == 2:
+        if even:  # stride 2 on a cell grid: the blocks start at every chart's (0, 0)
+            self.offsets = [(0, 0)]
+            halo = (r, r)
+        elif stride == 2:
             per_chart = [coarse_offset(atlas, chart) for chart in atlas.charts]
             self.offsets = sorted(set(per_chart))
             for k, offset in enumerate(self.offsets):  # which charts keep which rows and columns
@@ -94,8 +102,10 @@ class AtlasConvPlumbing(nn.Module):
         self.conv_padding = (r - halo[0], r - halo[1])
         self.charts = atlas.num_charts
         self.register_buffer("cones", _mask(atlas.cone_pixels, atlas.grid), persistent=False)
-        blind = blind_spots(atlas, kernel_size)
-        if stride == 2:  # the kept vertices' blind spots, and the coarse grid's cones (fine cones there already)
+        blind = blind_spots(atlas, kernel_size, dilation)
+        if even:  # cell grids have no cone pixels
+            self.register_buffer("blind", None, persistent=False)
+        elif stride == 2:  # the kept vertices' blind spots, and the coarse grid's cones (fine cones there already)
             coarse = atlas.coarsened()
             kept = np.stack([blind[c, r0::2, c0::2] for c, (r0, c0) in enumerate(coarse_offset(atlas, ch) for ch in atlas.charts)])
             self.register_buffer("blind", _mask(kept | coarse.cone_pixels, coarse.grid), persistent=False)
@@ -128,7 +138,7 @@ class AtlasConvPlumbing(nn.Module):
         if self.stride == 2:  # only the kept vertices: rows and columns offset, offset + 2, ..., per group of charts
             y = self._strided(x, weight, bias, groups, batch)
         else:
-            y = F.conv2d(x, weight, bias, padding=self.conv_padding, groups=groups)
+            y = F.conv2d(x, weight, bias, padding=self.conv_padding, groups=groups, dilation=self.dilation)
         if self.charts > 1:
             y = y.reshape(batch, self.charts, *y.shape[1:]).transpose(1, 2).contiguous()
         return y if self.blind is None else y.masked_fill(self.blind, 0.0)

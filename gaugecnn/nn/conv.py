@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..kernels import _check_kernel_size, bias_basis, kernel_basis
+from ..kernels import _check_kernel_size, bias_basis, kernel_basis, kernel_support
 from ..manifold import Space
 from ..representations import FieldType, Representation, trivial
 from ._atlas_conv import AtlasConvPlumbing
@@ -49,17 +49,46 @@ def _init_std(kernel_size: int, in_size: int, out_size: int) -> float:
     return 2.0 / math.sqrt(kernel_size**2 * (in_size + out_size))
 
 
-def _check_stride(stride: int, atlas: Space) -> int:
-    """1, or 2 on a vertex grid; anything else refused, saying why and what works."""
-    if isinstance(stride, bool) or stride not in (1, 2):
-        raise ValueError(f"stride must be 1 or 2, got {stride!r}")
-    if stride == 2 and atlas.grid_kind != "vertices":
+def _check_sampling(kernel_size: int, stride: int, dilation: int, atlas: Space) -> tuple[int, int, int]:
+    """Kernel size, stride and dilation as ints, or a ValueError saying why a combination is not exact and what is.
+
+    Exact: odd kernels at stride 1 with any dilation, on every grid; odd kernels at stride 2 on
+    vertex grids (the kept vertices are a subgrid every symmetry maps onto itself); even kernels
+    at stride 2 on square cell grids of even size (centred on the 2 x 2 blocks, whose centres
+    every symmetry of a chart maps onto each other).
+    """
+    k = _check_kernel_size(kernel_size, even=True)
+    for name, value in (("stride", stride), ("dilation", dilation)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if stride not in (1, 2):
+        raise ValueError(f"stride must be 1 or 2 (one level of the atlas's coarsening), got {stride!r}")
+    if dilation > 1 and stride != 1:
         raise ValueError(
-            "a stride-2 convolution with an odd kernel on a cell grid would not be equivariant: the pixels it keeps "
-            "(0, 2, 4, ...) are not mapped onto each other by a chart's half turn (it sends them to 1, 3, 5, ...); "
-            "use GaugePool followed by a stride-1 convolution. On a vertex grid (grid='vertices') stride 2 is exact"
+            f"dilation={dilation} works at stride 1: dilate at stride 1, then downsample (GaugePool or a stride-2 convolution)"
         )
-    return int(stride)
+    vertices = atlas.grid_kind == "vertices"
+    if k % 2 == 1 and stride == 2 and not vertices:
+        raise ValueError(
+            f"a stride-2 convolution with an odd kernel ({k}) on a cell grid would not be equivariant: the pixels it keeps "
+            "(0, 2, 4, ...) are not mapped onto each other by a chart's half turn (it sends them to 1, 3, 5, ...). "
+            "Use an even kernel (2 or 4), centred on the 2 x 2 blocks, or GaugePool followed by a stride-1 convolution. "
+            "On a vertex grid (grid='vertices') odd kernels at stride 2 are exact"
+        )
+    if k % 2 == 0:
+        why = None
+        if stride != 2:
+            why = "at stride 1 it would put its outputs between the pixels (on the corners of the cells); use an odd kernel"
+        elif vertices:
+            why = "on a vertex grid the kept vertices are pixels: use an odd kernel at stride 2"
+        elif not kernel_support(atlas.group, k).all():
+            why = f"{atlas.group.name} does not map its half-integer offsets onto each other (even kernels need the square lattice)"
+        elif any(n % 2 for n in atlas.chart_shape):
+            h, w = atlas.chart_shape
+            why = f"charts of {h}x{w} cells do not split into 2 x 2 blocks; use an even number of cells per side"
+        if why:
+            raise ValueError(f"an even kernel ({k}) is exact only at stride 2 on square cell grids, centred on the 2 x 2 blocks: {why}")
+    return k, int(stride), int(dilation)
 
 
 class GaugeConv(AtlasModule):
@@ -78,17 +107,22 @@ class GaugeConv(AtlasModule):
         atlas: the atlas the fields live on.
         in_type: field type of the input.
         out_type: field type of the output.
-        kernel_size: odd kernel size.
+        kernel_size: the kernel's side: odd, or even (2, 4, ...) at stride 2 on a cell grid.
         bias: learn G-invariant biases.
         transport: ``False`` pads without the gauge action (an ablation: breaks equivariance).
         basis: ``"lattice"`` (default), every steerable kernel on the support; ``"bandlimited"``,
             those made of Gaussian rings and low angular frequencies (escnn's default band
             limit, ``gaugecnn.kernels.ring_functions``): fewer parameters, smoother kernels,
             still exactly steerable.
-        stride: 1, or 2 on a vertex grid (the icosahedral grids): the output is then every second
-            vertex, on ``atlas.coarsened()`` (``out_atlas``), and exactly equivariant, as the
-            Icosahedral CNN downsamples. On a cell grid an odd kernel at stride 2 is not
-            equivariant and is refused.
+        stride: 1 or 2; at stride 2 the output lives on ``atlas.coarsened()`` (``out_atlas``) and
+            stays exactly equivariant. On a vertex grid (the icosahedral grids) with an odd
+            kernel: every second vertex, as the Icosahedral CNN downsamples. On a square cell
+            grid with an even kernel (2 or 4): one output per 2 x 2 block, the kernel centred on
+            the block's centre (half-integer offsets), which every symmetry of the chart keeps.
+            Other combinations are not equivariant and are refused, saying what works.
+        dilation: spread the kernel's taps ``dilation`` pixels apart (stride 1, any grid): the
+            G-invariant support scaled, so exactly as equivariant; the halo is
+            ``dilation * (kernel_size // 2)``.
 
     Shapes: ``(batch, in_type.size, *atlas.shape) -> (batch, out_type.size, *out_atlas.shape)``.
 
@@ -120,10 +154,10 @@ class GaugeConv(AtlasModule):
         transport: bool = True,
         basis: str = "lattice",
         stride: int = 1,
+        dilation: int = 1,
     ):
         super().__init__(atlas)
-        kernel_size = _check_kernel_size(kernel_size)
-        self.stride = _check_stride(stride, atlas)
+        kernel_size, self.stride, self.dilation = _check_sampling(kernel_size, stride, dilation, atlas)
         check_group(in_type, atlas, "in_type")
         check_group(out_type, atlas, "out_type")
         self.in_type, self.out_type, self.kernel_size = in_type, out_type, kernel_size
@@ -161,7 +195,7 @@ class GaugeConv(AtlasModule):
         self._bind()
 
     def _bind(self) -> None:
-        self.plumbing = AtlasConvPlumbing(self.atlas, self.in_type, self.kernel_size, self.transport, self.stride)
+        self.plumbing = AtlasConvPlumbing(self.atlas, self.in_type, self.kernel_size, self.transport, self.stride, self.dilation)
         self.out_atlas = self.atlas.coarsened() if self.stride == 2 else self.atlas
 
     def _bind_expansion(self) -> None:
@@ -301,7 +335,8 @@ class GaugeConv(AtlasModule):
     def extra_repr(self) -> str:
         basis = "" if self.basis == "lattice" else f", basis={self.basis}"
         stride = "" if self.stride == 1 else f", stride={self.stride}"
-        return f"in_type='{self.in_type}', out_type='{self.out_type}', kernel_size={self.kernel_size}{basis}{stride}"
+        dilation = "" if self.dilation == 1 else f", dilation={self.dilation}"
+        return f"in_type='{self.in_type}', out_type='{self.out_type}', kernel_size={self.kernel_size}{basis}{stride}{dilation}"
 
 
 class ConventionalConv(AtlasModule):

@@ -49,6 +49,10 @@ class FrozenConv(nn.Module):
                 weight, bias = conv.weight, conv.bias
         self.plumbing = copy.deepcopy(conv.plumbing)
         self.memory_format = memory_format
+        self.atlas, self.kernel_size = conv.atlas, conv.kernel_size
+        self.out_atlas = getattr(conv, "out_atlas", conv.atlas)
+        if isinstance(conv, GaugeConv):  # field types kept so that the checks in gaugecnn.testing read them
+            self.in_type, self.out_type = conv.in_type, conv.out_type
         self.register_buffer("weight", weight.detach().clone().contiguous(memory_format=memory_format))
         self.register_buffer("bias", None if bias is None else bias.detach().clone())
 
@@ -65,6 +69,10 @@ class FrozenConv(nn.Module):
             self.weight.mul_(scale.view(-1, 1, 1, 1))
             self.bias = shift.clone() if self.bias is None else self.bias * scale + shift
         return True
+
+    def expanded(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The fixed kernel and bias (as ``GaugeConv.expanded``: layers built on a convolution's kernel read them)."""
+        return self.weight, self.bias
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.plumbing(x, self.weight, self.bias, memory_format=self.memory_format)

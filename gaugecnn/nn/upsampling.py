@@ -8,17 +8,20 @@ Both layers are bound to the *fine* atlas, the one they produce; their input liv
   number of pixels, a pixel between two parents takes their mean); on a vertex grid a
   fine vertex on a coarse vertex takes it, one halfway along a coarse edge the mean of the
   edge's two ends. Cone pixels take no part and come out zero.
-- ``GaugeConvTranspose``: the learnable upsampling, a ``GaugeConv`` on the fine grid after
-  the coarse field is laid onto it: on a vertex grid with zeros between the coarse vertices
-  (exactly a stride-2 transposed convolution), on a cell grid by ``GaugeUpsample`` (a
-  resize-convolution; inserting zeros between cells is not symmetric under the chart's
-  symmetries).
+- ``GaugeConvTranspose``: the learnable upsampling. With an odd kernel, a ``GaugeConv`` on the
+  fine grid after the coarse field is laid onto it: on a vertex grid with zeros between the
+  coarse vertices (exactly a stride-2 transposed convolution), on a cell grid by
+  ``GaugeUpsample`` (a resize-convolution; inserting zeros between cells is not symmetric under
+  the chart's symmetries). With an even kernel on a cell grid, the exact adjoint of the
+  stride-2 ``GaugeConv``: each coarse cell spreads over the fine pixels around its block's
+  centre, at half-integer offsets.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .._constants import ExactConstants
@@ -172,31 +175,59 @@ class GaugeUpsample(AtlasModule):
 
 
 class GaugeConvTranspose(nn.Module):
-    """Learnable upsampling from ``atlas.coarsened()`` to ``atlas``: the coarse field laid onto the
-    fine grid (``GaugeUpsample`` with zeros between coarse vertices on a vertex grid, nearest
-    on a cell grid), then ``GaugeConv(atlas, in_type, out_type, kernel_size)``.
+    """Learnable stride-2 upsampling from ``atlas.coarsened()`` to ``atlas``, exactly equivariant.
+
+    - Odd kernels: the coarse field laid onto the fine grid (``GaugeUpsample`` with zeros
+      between coarse vertices on a vertex grid -- exactly a stride-2 transposed convolution --,
+      nearest on a cell grid), then ``GaugeConv(atlas, in_type, out_type, kernel_size)``.
+    - Even kernels (2, 4) on a square cell grid: the adjoint of the stride-2 ``GaugeConv`` with
+      an even kernel, ``y(p) = Σ_I K(p - c_I) x_I`` over the coarse cells ``I`` whose block centre
+      ``c_I`` lies within the kernel's reach of the fine pixel ``p`` (half-integer offsets), with
+      the same steerable kernels; the coarse field is transport-padded by ``ceil((k - 2) / 4)``.
 
     Args:
         atlas: the fine atlas (the output's).
         in_type: field type of the coarse input.
         out_type: field type of the fine output.
-        kernel_size: odd kernel size of the convolution.
+        kernel_size: odd, or even on a square cell grid (as above).
         bias: learn G-invariant biases.
+        stride: 2, one level of the atlas's coarsening (the only one).
+        basis: the kernel basis, ``"lattice"`` or ``"bandlimited"`` (as for ``GaugeConv``).
 
     Shapes: ``(batch, in_type.size, *atlas.coarsened().shape) -> (batch, out_type.size, *atlas.shape)``.
     """
 
-    def __init__(self, atlas: Space, in_type: FieldType, out_type: FieldType, kernel_size: int, bias: bool = True):
+    def __init__(
+        self,
+        atlas: Space,
+        in_type: FieldType,
+        out_type: FieldType,
+        kernel_size: int,
+        bias: bool = True,
+        stride: int = 2,
+        basis: str = "lattice",
+    ):
         super().__init__()
-        mode = "zeros" if atlas.grid_kind == "vertices" else "nearest"
-        self.spread = GaugeUpsample(atlas, in_type, mode)
-        self.conv = GaugeConv(atlas, in_type, out_type, kernel_size, bias=bias)
-        self.in_type, self.out_type = in_type, out_type
+        if isinstance(stride, bool) or stride != 2:
+            raise ValueError(f"GaugeConvTranspose upsamples by one level of the atlas's coarsening: stride must be 2, got {stride!r}")
+        self.in_type, self.out_type, self.stride = in_type, out_type, stride
+        self.spread: GaugeUpsample | None = None
+        self.pad: _CoarsePad | None = None
+        if isinstance(kernel_size, int) and not isinstance(kernel_size, bool) and kernel_size > 0 and kernel_size % 2 == 0:
+            # the even kernel's parameters and expansion are a stride-2 GaugeConv's (in_type -> out_type, half-integer offsets)
+            self.conv = GaugeConv(atlas, in_type, out_type, kernel_size, bias=bias, basis=basis, stride=2)
+            self.halo = -(-(kernel_size - 2) // 4)
+            if self.halo:
+                self.pad = _CoarsePad(atlas, in_type, self.halo)
+        else:
+            mode = "zeros" if atlas.grid_kind == "vertices" else "nearest"
+            self.spread = GaugeUpsample(atlas, in_type, mode)
+            self.conv = GaugeConv(atlas, in_type, out_type, kernel_size, bias=bias, basis=basis)
 
     @property
     def in_atlas(self) -> Space:
         """The coarse atlas the input lives on."""
-        return self.spread.in_atlas
+        return self.spread.in_atlas if self.spread is not None else self.conv.out_atlas
 
     @property
     def atlas(self) -> Space:
@@ -212,7 +243,44 @@ class GaugeConvTranspose(nn.Module):
                 "the output lives on (the atlas before the GaugePool), not the coarse one"
             )
         check_field(x, self.in_type, self.in_atlas.shape, f"GaugeConvTranspose (input on {self.in_atlas!r}; pass the fine atlas to it)")
-        return self.conv(self.spread(x))
+        if self.spread is not None:
+            return self.conv(self.spread(x))
+        return self._transposed(x)
+
+    def _transposed(self, x: torch.Tensor) -> torch.Tensor:
+        """The even kernel's adjoint: ``conv_transpose2d`` of the padded coarse charts, cropped to the fine ones."""
+        weight, bias = self.conv.expanded()
+        if x.dtype != weight.dtype and not torch.is_autocast_enabled(x.device.type):
+            raise TypeError(f"the convolution's weights are {weight.dtype} and its input is {x.dtype}: convert one to the other")
+        batch, charts = x.shape[0], self.conv.atlas.num_charts
+        if self.pad is not None:
+            x = self.pad(x)  # (batch * charts, C, h + 2 halo, w + 2 halo)
+        elif x.dim() == 5:
+            x = x.transpose(1, 2).reshape(-1, x.shape[1], *x.shape[3:])
+        y = F.conv_transpose2d(x, weight.transpose(0, 1), bias, stride=2)
+        start = 2 * self.halo + (self.conv.kernel_size - 2) // 2  # fine pixel (0, 0) of the chart
+        h, w = self.conv.atlas.chart_shape
+        y = y[..., start : start + h, start : start + w]
+        if charts > 1:
+            y = y.reshape(batch, charts, *y.shape[1:]).transpose(1, 2)
+        return y.contiguous()
+
+
+class _CoarsePad(AtlasModule):
+    """Transport padding of fields on ``atlas.coarsened()`` (bound to the fine ``atlas``, as the layers that use it),
+    charts folded into the batch: ``(batch, C, *coarse shape) -> (batch * charts, C, h + 2 halo, w + 2 halo)``."""
+
+    def __init__(self, atlas: Space, field_type: FieldType, halo: int):
+        super().__init__(atlas)
+        self.field_type, self.halo = field_type, halo
+        self._bind()
+
+    def _bind(self) -> None:
+        coarse = atlas_of(self.atlas.coarsened())
+        self.gather = FieldGather(coarse.padding_map(self.halo), self.field_type, charts_first=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.gather(x)
 
 
 def _mask(atlas: Space) -> torch.Tensor | None:

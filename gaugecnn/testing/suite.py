@@ -13,13 +13,15 @@ from torch import nn
 
 from .. import nn as gnn
 from ..groups import StructureGroup
+from ..lattices import square_lattice
 from ..manifold import Space
 from ..representations import FieldType, irreps
 from .equivariance import SeededTraining
 
 __all__ = ["representative_field_types", "layer_suite", "RESAMPLING"]
 
-RESAMPLING = ("maxpool", "avgpool", "upsample", "convtranspose", "conv3_stride2")  # outputs at another resolution
+# outputs at another resolution
+RESAMPLING = ("maxpool", "avgpool", "upsample", "convtranspose", "conv3_stride2", "conv2_stride2", "conv4_stride2", "convtranspose4")
 
 
 def representative_field_types(group: StructureGroup) -> list[FieldType]:
@@ -80,8 +82,14 @@ def layer_suite(space: Space, field_type: FieldType, seed: int = 0) -> dict[str,
             "separable": gnn.SeparableGaugeConv(space, FieldType(group, "1 regular"), FieldType(group, "2 regular"), 3),
             "dropout": SeededTraining(gnn.FieldDropout(t, 0.5)),
         }
+        layers["conv3_dilated2"] = gnn.GaugeConv(space, t, regular_out, 3, dilation=2)
         if space.grid_kind == "vertices":  # stride 2 lands on the coarse vertices
             layers["conv3_stride2"] = gnn.GaugeConv(space, t, regular_out, 3, stride=2)
+        elif group.lattice == square_lattice() and not any(n % 2 for n in space.chart_shape):
+            # cell grids: even kernels centred on the 2 x 2 blocks, and their adjoint
+            layers["conv2_stride2"] = gnn.GaugeConv(space, t, regular_out, 2, stride=2)
+            layers["conv4_stride2"] = gnn.GaugeConv(space, t, t, 4, stride=2, basis="bandlimited")
+            layers["convtranspose4"] = gnn.GaugeConvTranspose(space, t, regular_out, 4)
         with torch.no_grad():
             for layer in layers.values():
                 for name, p in layer.named_parameters():
