@@ -12,7 +12,7 @@ from torch import nn
 from gaugecnn import FieldType, trivial
 from gaugecnn import nn as gnn
 from gaugecnn.testing import assert_gauge_equivariant, assert_isometry_equivariant, tolerance
-from manifolds import CubeSphere, MobiusStrip
+from manifolds import CubeSphere, IcoSphere, MobiusStrip
 
 
 def mobius_net(strip: MobiusStrip) -> nn.Sequential:
@@ -73,26 +73,27 @@ def test_export_gives_identical_outputs_and_runs_without_gaugecnn(tmp_path):
         assert torch.equal(torch.load(tmp_path / "y.pt"), net(x))
 
 
-def strided_net(cube: CubeSphere) -> nn.Sequential:
-    """An encoder-decoder of the new samplings: an even kernel at stride 2, a dilated kernel, the transposed even kernel."""
-    g = cube.group
+def strided_net(space) -> nn.Sequential:
+    """An encoder-decoder of the new samplings: a stride-2 kernel (even on cells, odd on vertices), a dilated one, the transpose."""
+    g = space.group
     scalar, hidden = FieldType(g, "1 trivial"), FieldType(g, "2 regular")
+    k = 3 if space.grid_kind == "vertices" else 4
     torch.manual_seed(1)
-    down = gnn.GaugeConv(cube, scalar, hidden, 4, stride=2)
+    down = gnn.GaugeConv(space, scalar, hidden, k, stride=2)
     return nn.Sequential(
         down,
         gnn.ELU(hidden),
         gnn.GaugeConv(down.out_atlas, hidden, hidden, 3, dilation=2),
         gnn.ELU(hidden),
-        gnn.GaugeConvTranspose(cube, hidden, scalar, 4),
+        gnn.GaugeConvTranspose(space, hidden, scalar, k),
     )
 
 
 @pytest.mark.filterwarnings("ignore::FutureWarning")
-def test_strided_dilated_and_transposed_layers_compile_export_and_stay_exact(record_error):
-    cube = CubeSphere(8)
-    net = strided_net(cube).eval()
-    x = torch.randn(2, 1, *cube.shape)
+@pytest.mark.parametrize("space", [CubeSphere(8), IcoSphere(3)], ids=["cube-cells", "ico-vertices"])
+def test_strided_dilated_and_transposed_layers_compile_export_and_stay_exact(space, record_error):
+    net = strided_net(space).eval()
+    x = torch.randn(2, 1, *space.shape)
     with torch.no_grad():
         eager = net(x)
         assert torch.allclose(torch.compile(net, fullgraph=True)(x), eager, rtol=1e-5, atol=1e-6)
@@ -102,7 +103,7 @@ def test_strided_dilated_and_transposed_layers_compile_export_and_stay_exact(rec
         assert torch.equal(torch.export.export(frozen, (x,)).module()(x), eager)
     # float32, exact to float32's tolerance, and the frozen copy too
     for module in (net, frozen):
-        record_error(assert_isometry_equivariant(module, cube, cube.isometries()[:8], dtype=torch.float32), torch.float32)
+        record_error(assert_isometry_equivariant(module, space, space.isometries()[:8], dtype=torch.float32), torch.float32)
 
 
 def _trained_norms(net: nn.Module) -> None:
