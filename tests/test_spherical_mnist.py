@@ -241,3 +241,33 @@ def test_the_strided_layout_costs_what_the_pooled_one_does_and_its_table_is_gene
     assert set(data["results"]) == {"ico_gauge_c6", "ico_gauge_c6_stride"}
     assert data["results"]["ico_gauge_c6"]["params"] == data["results"]["ico_gauge_c6_stride"]["params"]
     assert read_blocks(cost.DOC.read_text())["spherical-cost-stride"] == cost.table(data)
+
+
+def test_proxy_table_says_what_each_run_changes_and_reads_it_from_the_settings():
+    from benchmarks.spherical_mnist import proxies
+
+    def record(**changes):
+        base = {**proxies.BASELINE, "seed": 0, "test_error_R": 10.0, "test_error_N": 9.0, "test_error_G": 9.0, "wall_time_s": 600}
+        base["history"] = [{"epoch": e, "train_accuracy": 80.0 + e, "test_accuracy_R": 85.0 + e} for e in (1, 2)]
+        return {**base, **changes}
+
+    records = [
+        record(),
+        record(model="ico_gauge_c6_stride", test_error_R=9.5),
+        record(fresh_rotations=True, epochs=8, lr_step=4),
+        record(lr=0.005, batch_size=128),
+        record(train_mode="N"),  # not a proxy run: left out
+    ]
+    assert [proxies.change_of(r) for r in records[:4]] == [
+        "the baseline",
+        proxies.VARIANTS["ico_gauge_c6_stride"][4],
+        "8 epochs, lr halved every 4; new rotations of the training digits every epoch",
+        "learning rate 0.005; batch 128",
+    ]
+    table = proxies.proxy_table(records).splitlines()
+    assert len(table) == 2 + 4
+    assert "| 90.50 | +0.50 | 10 |" in table[3] and "86.0 87.0" in table[3] and "| 82.0 |" in table[3]
+    # every proxy has one command, in its own folder, with exactly its changes
+    lines = proxies.commands()
+    assert len(lines) == len(proxies.PROXIES) and all(f"--out proxies/{name}" in line for name, line in zip(proxies.PROXIES, lines))
+    assert "--fresh-rotations" in lines[list(proxies.PROXIES).index("fresh")] and "--fresh-rotations" not in lines[0]
