@@ -294,6 +294,9 @@ def test_atlases_are_immutable_values_and_equal_ones_share_their_maps():
     with pytest.raises(AttributeError, match="immutable value"):
         a.chart_shape = (5, 5)  # type: ignore[misc]
     assert IcoSphere(2).cone_pixels is IcoSphere(2).cone_pixels
+    # a rigid motion's field map is built once for equal manifolds (and an equal motion)
+    q = IcoSphere(2).isometries()[5].matrix
+    assert RigidMotion(q).field_map(IcoSphere(2)) is RigidMotion(q.copy()).field_map(IcoSphere(2))
 
 
 @pytest.mark.parametrize(
