@@ -42,8 +42,9 @@ def cache(tmp_path_factory) -> Path:
 
 
 @needs_mnist
-@pytest.mark.parametrize("name", BENCHMARKS)
-def test_sigterm_to_a_jobs_parent_stops_its_workers_and_leaves_no_claim(name, tmp_path, cache):
+@pytest.mark.parametrize(("name", "signum"), [("mobius_mnist", signal.SIGTERM), ("spherical_mnist", signal.SIGHUP)])
+def test_sigterm_to_a_jobs_parent_stops_its_workers_and_leaves_no_claim(name, signum, tmp_path, cache):
+    """SIGTERM (kill, timeout, a scheduler) or SIGHUP (a closed terminal) to the parent alone: each benchmark, each signal once."""
     out = tmp_path / "out"
     argv = [*BENCHMARKS[name], "--runs", "2", "--jobs", "2", "--epochs", "400", "--threads", "1", "--no-progress"]
     argv += ["--data-root", str(SHARED_DATA), "--cache-dir", str(cache), "--out", str(out)]
@@ -56,7 +57,7 @@ def test_sigterm_to_a_jobs_parent_stops_its_workers_and_leaves_no_claim(name, tm
         time.sleep(0.2)
     locks = [p.stem for p in (out / "checkpoints").glob("*.lock")]
     assert locks
-    parent.send_signal(signal.SIGTERM)  # to the parent alone, as kill, timeout or a scheduler send it
+    parent.send_signal(signum)  # to the parent alone, as kill, timeout, a scheduler or a closed terminal send it
     output, _ = parent.communicate(timeout=180)
     assert parent.returncode == 130, output
     assert "workers stopped" in output

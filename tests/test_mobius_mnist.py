@@ -360,3 +360,21 @@ def test_the_quick_presets_take_a_few_hundred_steps():
 
     for preset in (MOBIUS, SPHERICAL):
         assert preset["epochs"] * (preset["train_size"] // preset["batch_size"]) >= 100
+
+
+def test_the_committed_quick_runs_learned_something_a_user_can_read():
+    """Every committed quick run is above chance (90 % error) on its own test set, most far above; --help states the time."""
+
+    from benchmarks.mobius_mnist.cli import _parser as mobius_parser
+    from benchmarks.spherical_mnist.cli import _parser as spherical_parser
+
+    results = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
+    own = {"shifted": "test_error_shifted", "centered": "test_error_centered", "N": "test_error_N", "R": "test_error_R"}
+    errors = [
+        r[own[r["train_mode"]]]
+        for name in ("mobius_mnist_quick.jsonl", "spherical_mnist_quick.jsonl")
+        for r in map(json.loads, (results / name).read_text().splitlines())
+    ]
+    assert len(errors) >= 18 and max(errors) < 80 and sorted(errors)[len(errors) // 2] < 30
+    for parser in (mobius_parser(), spherical_parser()):
+        assert "on one core" in " ".join(parser.format_help().split())
