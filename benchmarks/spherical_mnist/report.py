@@ -29,6 +29,7 @@ __all__ = [
     "published_table",
     "summary_table",
     "generated_blocks",
+    "history_table",
     "update_docs",
     "protocol_of",
 ]
@@ -130,8 +131,33 @@ def summary_table(records: Sequence[dict]) -> str:
     return "\n".join(lines)
 
 
+def history_table(records: Sequence[dict]) -> str:
+    """Per-epoch training history of the runs that recorded one: train loss and accuracy (rotated digits as
+    trained, for R), and accuracy on the test set of the run's own train mode after every epoch."""
+    runs = [r for r in records if r.get("history")]
+    if not runs:
+        return "(no run recorded its history yet)"
+    epochs = max(len(r["history"]) for r in runs)
+    lines = [
+        "| run | " + " | ".join(str(e + 1) for e in range(epochs)) + " |",
+        "|---|" + "---:|" * epochs,
+    ]
+    for r in runs:
+        mode = r["train_mode"]
+        own = [h.get(f"test_accuracy_{mode}") for h in r["history"]]
+        rows = (
+            ("train loss", [f"{h['train_loss']:.3f}" for h in r["history"]]),
+            ("train acc.", [f"{h['train_accuracy']:.1f}" for h in r["history"]]),
+            (f"test acc. {mode}", ["–" if a is None else f"{a:.2f}" for a in own]),
+        )
+        for what, cells in rows:
+            lines.append(f"| {r['model']} {mode}/{mode}, seed {r['seed']}: {what} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def generated_blocks(records: Sequence[dict]) -> dict[str, str]:
     return {
+        "spherical-history": history_table(records),
         "spherical-results": results_table(records),
         "spherical-published": published_table(),
         "spherical-provenance": (f"- Rotation protocol: {protocol_of(records)}.\n" + provenance(records, "the protocol below"))
