@@ -271,3 +271,13 @@ def test_proxy_table_says_what_each_run_changes_and_reads_it_from_the_settings()
     lines = proxies.commands()
     assert len(lines) == len(proxies.PROXIES) and all(f"--out proxies/{name}" in line for name, line in zip(proxies.PROXIES, lines))
     assert "--fresh-rotations" in lines[list(proxies.PROXIES).index("fresh")] and "--fresh-rotations" not in lines[0]
+
+
+def test_the_proxy_table_in_the_docs_is_the_committed_proxy_runs():
+    from benchmarks._docs import read_blocks
+    from benchmarks._report import load_records
+    from benchmarks.spherical_mnist import proxies
+
+    records = load_records([proxies.PROXY_DATA])
+    assert records and all(proxies._is_proxy(r) for r in records)
+    assert read_blocks(proxies.DOC.read_text())["spherical-proxies"] == proxies.proxy_table(records), f"regenerate: {proxies.COMMAND}"

@@ -21,6 +21,7 @@ from pathlib import Path
 from .._docs import write_blocks
 from .._report import load_records
 from .models import VARIANTS
+from .report import _grid
 
 __all__ = ["BASELINE", "PROXIES", "PROXY_DATA", "change_of", "commands", "proxy_table", "main"]
 
@@ -77,7 +78,7 @@ def change_of(record: dict) -> str:
     changes = []
     model = record["model"]
     if model != BASELINE["model"]:
-        changes.append(VARIANTS[model][4] if model in VARIANTS else f"the model {model}")
+        changes.append(VARIANTS[model][4] if model in VARIANTS else f"{model} on the {_grid(model)}")
     if record["epochs"] != BASELINE["epochs"] or record["lr_step"] != BASELINE["lr_step"]:
         changes.append(f"{record['epochs']} epochs, lr halved every {record['lr_step']}")
     if record["lr"] != BASELINE["lr"]:
