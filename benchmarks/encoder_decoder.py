@@ -34,7 +34,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from gaugecnn import FieldType
+from gaugecnn import FieldType, Manifold
 from gaugecnn import nn as gnn
 from gaugecnn.testing import assert_gauge_equivariant, assert_isometry_equivariant
 from manifolds import CubeSphere, IcoSphere
@@ -58,7 +58,7 @@ class ResidualBlock(nn.Module):
     channels of regular fields, so the block is exactly equivariant whenever its convolutions are.
     """
 
-    def __init__(self, atlas, field_type: FieldType, kernel_size: int = 3):
+    def __init__(self, atlas: Manifold, field_type: FieldType, kernel_size: int = 3):
         super().__init__()
         self.atlas, self.in_type, self.out_type = atlas, field_type, field_type
         self.body = gnn.GaugeSequential(
@@ -82,7 +82,7 @@ class GaugeUNet(nn.Module):
         width: regular fields at the finest level, doubled per level down.
     """
 
-    def __init__(self, atlas, sampling: str = "strided", width: int = 2):
+    def __init__(self, atlas: Manifold, sampling: str = "strided", width: int = 2):
         super().__init__()
         if sampling not in SAMPLINGS:
             raise ValueError(f"sampling must be one of {', '.join(SAMPLINGS)}, got {sampling!r}")
@@ -135,7 +135,7 @@ class GaugeUNet(nn.Module):
         return self.head(x)
 
 
-def sphere(name: str, small: bool = False):
+def sphere(name: str, small: bool = False) -> Manifold:
     """``"cube"``: ``CubeSphere(24)`` (``small``: 8); ``"ico"``: ``IcoSphere(4)`` (``small``: 3) -- the spherical MNIST grids."""
     if name == "cube":
         return CubeSphere(8 if small else 24)
@@ -152,7 +152,7 @@ def _flops_per_sample(model: nn.Module, x: torch.Tensor) -> float:
     return counter.get_total_flops() / x.shape[0]
 
 
-def _equivariance_error(model: nn.Module, atlas) -> float:
+def _equivariance_error(model: nn.Module, atlas: Manifold) -> float:
     """Worst relative error, float64, over every isometry of the sphere and one random gauge transform."""
     model = model.double()
     errors = [

@@ -90,12 +90,14 @@ def strided_net(space) -> nn.Sequential:
 
 
 @pytest.mark.filterwarnings("ignore::FutureWarning")
-@pytest.mark.parametrize("space", [CubeSphere(8), IcoSphere(3)], ids=["cube-cells", "ico-vertices"])
+@pytest.mark.parametrize("space", [CubeSphere(8), IcoSphere(4)], ids=["cube-cells", "ico-vertices"])
 def test_strided_dilated_and_transposed_layers_compile_export_and_stay_exact(space, record_error):
     net = strided_net(space).eval()
     x = torch.randn(2, 1, *space.shape)
     with torch.no_grad():
         eager = net(x)
+        # every layer sees something (a dilated kernel on small icosphere charts would see only blind pixels)
+        assert net[:3](x).abs().amax() > 0 and eager.abs().amax() > 0
         assert torch.allclose(torch.compile(net, fullgraph=True)(x), eager, rtol=1e-5, atol=1e-6)
         frozen = gnn.export(net)
         assert not any(isinstance(m, gnn.GaugeConv) for m in frozen.modules())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -348,7 +349,7 @@ def test_dilation_spreads_the_taps():
         (lambda: CubeSphere(4), {"kernel_size": 3, "stride": 2}, "Use an even kernel \\(2 or 4\\)"),
         (lambda: CubeSphere(4), {"kernel_size": 2}, "at stride 1 it would put its outputs between the pixels"),
         (lambda: IcoSphere(2), {"kernel_size": 2, "stride": 2}, "on a vertex grid .* use an odd kernel"),
-        (lambda: Plane(6, cyclic_group(6)), {"kernel_size": 2, "stride": 2}, "even kernels need the square lattice"),
+        (lambda: Plane(6, cyclic_group(6)), {"kernel_size": 2, "stride": 2}, "does not map its half-integer offsets onto each other"),
         (lambda: CubeSphere(5), {"kernel_size": 4, "stride": 2}, "do not split into 2 x 2 blocks"),
         (lambda: CubeSphere(4), {"kernel_size": 3, "stride": 2, "dilation": 2}, "dilation=2 works at stride 1"),
         (lambda: CubeSphere(4), {"kernel_size": 3, "stride": 3}, "stride must be 1 or 2"),
@@ -382,3 +383,16 @@ def test_escnns_empty_basis_case_is_exact_here(record_error):
             for module, atlas in ((down, space), (up, coarse)):
                 record_error(assert_gauge_equivariant(module, atlas))
                 record_error(assert_isometry_equivariant(module, atlas, atlas.isometries()))
+
+
+def test_sampling_arguments_take_any_integer_type_and_refusals_only_suggest_what_works():
+    cube = CubeSphere(8)
+    t = FieldType(cube.group, "1 regular")
+    conv = GaugeConv(cube, t, t, np.int64(4), stride=np.int64(2))
+    assert conv.stride == 2 and type(conv.stride) is int and conv.out_atlas == cube.coarsened()
+    assert GaugeConvTranspose(cube, t, t, np.int64(4)).spread is None  # the even path, not the odd one
+    hexagonal = Plane(6, cyclic_group(6))
+    t6 = FieldType(hexagonal.group, "1 regular")
+    with pytest.raises(ValueError, match="Use GaugePool followed by a stride-1 convolution") as refused:
+        GaugeConv(hexagonal, t6, t6, 3, stride=2)
+    assert "even kernel" not in str(refused.value)  # none would be accepted here

@@ -54,8 +54,8 @@ class AtlasConvPlumbing(nn.Module):
     """Halo, chart folding, ``conv2d`` and cone masks for a ``k x k`` kernel on an atlas.
 
     Along an axis whose edges are boundaries on every chart (``atlas.boundary_axes``) the halo
-    is all zeros, which ``conv2d`` pads itself; transport padding is built only along glued
-    axes. Outputs are contiguous ``(batch, C_out, *atlas.shape)``.
+    is all zeros, which ``conv2d`` pads itself; at stride 1 transport padding is built only along
+    glued axes (the stride-2 paths pad every axis with the halo they read). Outputs are contiguous ``(batch, C_out, *atlas.shape)``.
 
     With ``stride=2`` the output lives on ``atlas.coarsened()``. On a vertex grid (odd kernels):
     every second vertex, counted from each chart's origin. Those vertices are a subgrid that

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import operator
 import re
 
 import numpy as np
@@ -59,8 +60,13 @@ def _check_sampling(kernel_size: int, stride: int, dilation: int, atlas: Space) 
     """
     k = _check_kernel_size(kernel_size, even=True)
     for name, value in (("stride", stride), ("dilation", dilation)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        try:
+            as_int = operator.index(value)  # any integer type (NumPy, torch), but not 2.0 or "2"
+        except TypeError:
+            as_int = None
+        if isinstance(value, bool) or as_int is None or as_int < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    stride, dilation = operator.index(stride), operator.index(dilation)
     if stride not in (1, 2):
         raise ValueError(f"stride must be 1 or 2 (one level of the atlas's coarsening), got {stride!r}")
     if dilation > 1 and stride != 1:
@@ -68,11 +74,13 @@ def _check_sampling(kernel_size: int, stride: int, dilation: int, atlas: Space) 
             f"dilation={dilation} works at stride 1: dilate at stride 1, then downsample (GaugePool or a stride-2 convolution)"
         )
     vertices = atlas.grid_kind == "vertices"
+    even_fits = kernel_support(atlas.group, 2).all() and not any(n % 2 for n in atlas.chart_shape)
     if k % 2 == 1 and stride == 2 and not vertices:
+        instead = "an even kernel (2 or 4), centred on the 2 x 2 blocks, or " if even_fits else ""
         raise ValueError(
             f"a stride-2 convolution with an odd kernel ({k}) on a cell grid would not be equivariant: the pixels it keeps "
             "(0, 2, 4, ...) are not mapped onto each other by a chart's half turn (it sends them to 1, 3, 5, ...). "
-            "Use an even kernel (2 or 4), centred on the 2 x 2 blocks, or GaugePool followed by a stride-1 convolution. "
+            f"Use {instead}GaugePool followed by a stride-1 convolution. "
             "On a vertex grid (grid='vertices') odd kernels at stride 2 are exact"
         )
     if k % 2 == 0:
@@ -82,13 +90,13 @@ def _check_sampling(kernel_size: int, stride: int, dilation: int, atlas: Space) 
         elif vertices:
             why = "on a vertex grid the kept vertices are pixels: use an odd kernel at stride 2"
         elif not kernel_support(atlas.group, k).all():
-            why = f"{atlas.group.name} does not map its half-integer offsets onto each other (even kernels need the square lattice)"
+            why = f"{atlas.group.name} does not map its half-integer offsets onto each other (the square lattice's groups do)"
         elif any(n % 2 for n in atlas.chart_shape):
             h, w = atlas.chart_shape
             why = f"charts of {h}x{w} cells do not split into 2 x 2 blocks; use an even number of cells per side"
         if why:
-            raise ValueError(f"an even kernel ({k}) is exact only at stride 2 on square cell grids, centred on the 2 x 2 blocks: {why}")
-    return k, int(stride), int(dilation)
+            raise ValueError(f"an even kernel ({k}) is exact only at stride 2 on cell grids, centred on the 2 x 2 blocks: {why}")
+    return k, stride, dilation
 
 
 class GaugeConv(AtlasModule):

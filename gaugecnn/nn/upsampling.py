@@ -27,9 +27,10 @@ from torch import nn
 from .._constants import ExactConstants
 from ..atlas.derived import coarse_offset
 from ..fieldmap import FieldGather, FieldMap
-from ..kernels import kernel_support
+from ..kernels import _check_kernel_size, kernel_support
 from ..manifold import Space, atlas_of
 from ..representations import FieldType
+from ._atlas_conv import _autocasting
 from .conv import GaugeConv
 from .padding import AtlasModule, check_field, check_group
 
@@ -180,7 +181,7 @@ class GaugeConvTranspose(nn.Module):
     - Odd kernels: the coarse field laid onto the fine grid (``GaugeUpsample`` with zeros
       between coarse vertices on a vertex grid -- exactly a stride-2 transposed convolution --,
       nearest on a cell grid), then ``GaugeConv(atlas, in_type, out_type, kernel_size)``.
-    - Even kernels (2, 4) on a square cell grid: the adjoint of the stride-2 ``GaugeConv`` with
+    - Even kernels (2, 4, ...) on a square cell grid: the adjoint of the stride-2 ``GaugeConv`` with
       an even kernel, ``y(p) = Σ_I K(p - c_I) x_I`` over the coarse cells ``I`` whose block centre
       ``c_I`` lies within the kernel's reach of the fine pixel ``p`` (half-integer offsets), with
       the same steerable kernels; the coarse field is transport-padded by ``ceil((k - 2) / 4)``.
@@ -213,7 +214,8 @@ class GaugeConvTranspose(nn.Module):
         self.in_type, self.out_type, self.stride = in_type, out_type, stride
         self.spread: GaugeUpsample | None = None
         self.pad: _CoarsePad | None = None
-        if isinstance(kernel_size, int) and not isinstance(kernel_size, bool) and kernel_size > 0 and kernel_size % 2 == 0:
+        kernel_size = _check_kernel_size(kernel_size, even=True)
+        if kernel_size % 2 == 0:
             # the even kernel's parameters and expansion are a stride-2 GaugeConv's (in_type -> out_type, half-integer offsets)
             self.conv = GaugeConv(atlas, in_type, out_type, kernel_size, bias=bias, basis=basis, stride=2)
             self.halo = -(-(kernel_size - 2) // 4)
@@ -250,8 +252,11 @@ class GaugeConvTranspose(nn.Module):
     def _transposed(self, x: torch.Tensor) -> torch.Tensor:
         """The even kernel's adjoint: ``conv_transpose2d`` of the padded coarse charts, cropped to the fine ones."""
         weight, bias = self.conv.expanded()
-        if x.dtype != weight.dtype and not torch.is_autocast_enabled(x.device.type):
-            raise TypeError(f"the convolution's weights are {weight.dtype} and its input is {x.dtype}: convert one to the other")
+        if x.dtype != weight.dtype and not _autocasting(x):
+            raise TypeError(
+                f"GaugeConvTranspose has {weight.dtype} weights and got a {x.dtype} input: convert the input "
+                f"(x.to({weight.dtype})) or the module (.to({x.dtype}))"
+            )
         batch, charts = x.shape[0], self.conv.atlas.num_charts
         if self.pad is not None:
             x = self.pad(x)  # (batch * charts, C, h + 2 halo, w + 2 halo)
