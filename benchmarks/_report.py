@@ -87,3 +87,28 @@ def _span(values: Sequence[float]) -> str:
 def chart_source(path: Path) -> str:
     """What the chart records as its source: the data file's name and SHA-256."""
     return f"{Path(path).name} sha256:{hashlib.sha256(Path(path).read_bytes()).hexdigest()}"
+
+
+def timing_record(batch: int, rounds: int, steps: int, results: dict) -> dict:
+    """A timing measurement with the machine, threads and torch it ran on (the form every timing file keeps)."""
+    import platform
+
+    import torch
+
+    return {
+        "device": platform.processor() or platform.machine(),
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "batch": batch,
+        "rounds": rounds,
+        "steps": steps,
+        "results": results,
+    }
+
+
+def timing_header(data: dict) -> str:
+    """The first line of a timing table: what was timed, how, and where."""
+    return (
+        f"Training step, batch {data['batch']}: median of {data['rounds']} interleaved rounds of {data['steps']} steps; "
+        f"{data['device']}, {data['threads']} thread(s), torch {data['torch']}."
+    )

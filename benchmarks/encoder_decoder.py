@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import time
 from pathlib import Path
@@ -41,6 +40,7 @@ from manifolds import CubeSphere, IcoSphere
 
 from ._docs import write_blocks
 from ._files import atomic_write_text
+from ._report import timing_header, timing_record
 
 __all__ = ["ResidualBlock", "GaugeUNet", "SAMPLINGS", "measure", "sphere", "table", "main"]
 
@@ -205,21 +205,12 @@ def measure(spheres: list[str], rounds: int, steps: int, batch: int, small: bool
         }
         for (name, sampling), e in built.items()
     }
-    return {
-        "device": platform.processor() or platform.machine(),
-        "threads": torch.get_num_threads(),
-        "torch": torch.__version__,
-        "batch": batch,
-        "rounds": rounds,
-        "steps": steps,
-        "results": results,
-    }
+    return timing_record(batch, rounds, steps, results)
 
 
 def table(data: dict) -> str:
     lines = [
-        f"Training step, batch {data['batch']}: median of {data['rounds']} interleaved rounds of {data['steps']} steps; "
-        f"{data['device']}, {data['threads']} thread(s), torch {data['torch']}. FLOPs: forward and backward of "
+        f"{timing_header(data)} FLOPs: forward and backward of "
         "convolutions and matrix products per sample. Error: worst relative error, float64, over every "
         "symmetry of the sphere and a random gauge transform.",
         "",

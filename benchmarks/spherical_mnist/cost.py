@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import time
 from pathlib import Path
@@ -20,6 +19,7 @@ import torch.nn.functional as F
 
 from .._docs import write_blocks
 from .._files import atomic_write_text
+from .._report import timing_header, timing_record
 from .models import MODELS, VARIANTS, build_atlas, build_model
 from .train import SphericalConfig
 
@@ -64,21 +64,12 @@ def measure(models: list[str], rounds: int, steps: int, batch: int) -> dict:
             "epoch_min": round(minutes, 1),
             "run_h": round(10 * minutes / 60, 1),
         }
-    return {
-        "device": platform.processor() or platform.machine(),
-        "threads": torch.get_num_threads(),
-        "torch": torch.__version__,
-        "batch": batch,
-        "rounds": rounds,
-        "steps": steps,
-        "results": results,
-    }
+    return timing_record(batch, rounds, steps, results)
 
 
 def table(data: dict) -> str:
     lines = [
-        f"Training step, batch {data['batch']}: median of {data['rounds']} interleaved rounds of {data['steps']} steps; "
-        f"{data['device']}, {data['threads']} thread(s), torch {data['torch']}.",
+        timing_header(data),
         "",
     ]
     with_params = all("params" in r for r in data["results"].values())  # measurements before the column have none
