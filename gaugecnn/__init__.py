@@ -9,9 +9,9 @@ checks in ``gaugecnn.testing``.
 from .atlas import Atlas, Gluing
 from .caching import clear_caches
 from .fieldmap import FieldMap
-from .groups import StructureGroup, cyclic_group, dihedral_group, flip_group, trivial_group
+from .groups import StructureGroup, cyclic_group, dihedral_group, flip_group, o2_group, so2_group, trivial_group
 from .isometry import ChartRotation, Isometry, RigidMotion, Translation
-from .kernels import bias_basis, kernel_basis, kernel_support, ring_functions
+from .kernels import bias_basis, harmonic_basis, kernel_basis, kernel_support, ring_functions, steerability_error
 from .lattices import Lattice, hexagonal_lattice, square_lattice
 from .manifold import DerivedManifold, Manifold
 from .representations import (
@@ -49,16 +49,20 @@ __all__ = [
     "dihedral_group",
     "direct_sum",
     "flip_group",
+    "harmonic_basis",
     "hexagonal_lattice",
     "irrep",
     "irreps",
     "kernel_basis",
     "kernel_support",
+    "o2_group",
     "regular",
     "restrict",
     "ring_functions",
     "sign",
+    "so2_group",
     "square_lattice",
+    "steerability_error",
     "tangent",
     "trivial",
     "trivial_group",

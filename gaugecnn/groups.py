@@ -1,13 +1,26 @@
-"""Structure groups: finite groups of lattice isometries acting on pixel offsets.
+"""Structure groups: subgroups of O(2) acting on chart frames, through their lattice part on pixels.
 
-A structure group ``G`` is the group of frame changes allowed between charts. Its
-elements are integer matrices that act on pixel offsets ``(dy, dx)`` -- row first, column
-second, as tensors are indexed -- and preserve the metric of the chart's lattice
-(``gaugecnn.lattices``): signed permutation matrices on the square lattice (subgroups of
-D4), the twelve isometries of the hexagonal lattice (subgroups of D6). Each element also
-has its Cartesian matrix, orthogonal, which fixes its angle and the tangent representation.
-The group is generated from a few matrices; all elements, the multiplication table and
-inverses are derived from them.
+A structure group ``G`` is the group of frame changes a feature field transforms under.
+Its **lattice part** ``H = G ∩ {lattice isometries}`` is what charts, gluings and pixels see:
+the elements of ``H`` are integer matrices that act on pixel offsets ``(dy, dx)`` -- row
+first, column second, as tensors are indexed -- and preserve the metric of the chart's
+lattice (``gaugecnn.lattices``): signed permutation matrices on the square lattice
+(subgroups of D4), the twelve isometries of the hexagonal lattice (subgroups of D6).
+Transitions between charts, gauge transforms and pixel maps are elements of ``H``, and the
+element indices ``0 .. order-1`` used throughout gaugecnn number the elements of ``H``.
+
+A **lattice group** is all lattice part (``G = H``): trivial, flip, C2, C4, D4 on the
+square lattice, C3, C6, D3, D6 on the hexagonal one. ``cyclic_group(8)``,
+``dihedral_group(8)``, ``so2_group()`` and ``o2_group()`` are larger than their lattice
+part (C8 on the square lattice has ``H = C4``, SO(2) on the hexagonal lattice ``H = C6``):
+inside a chart their kernels are steerable under all of ``G`` in the continuum, sampled on
+the pixel offsets, so exactly steerable under ``H`` only (``gaugecnn.kernels``). Elements of
+``G`` beyond ``H`` are Cartesian ``2 x 2`` orthogonal matrices (``G.rotation(θ)``), at which
+representations are evaluated by ``Representation.at``.
+
+Each element of ``H`` also has its Cartesian matrix, orthogonal, which fixes its angle and
+the tangent representation. ``H`` is generated from a few matrices; all its elements, the
+multiplication table and inverses are derived from them.
 """
 
 from __future__ import annotations
@@ -20,9 +33,27 @@ import numpy as np
 
 from .lattices import Lattice, hexagonal_lattice, square_lattice
 
-__all__ = ["StructureGroup", "trivial_group", "flip_group", "cyclic_group", "dihedral_group"]
+__all__ = ["StructureGroup", "trivial_group", "flip_group", "cyclic_group", "dihedral_group", "so2_group", "o2_group"]
 
-_FLIP_ROWS = ((-1, 0), (0, 1))  # (dy, dx) -> (-dy, dx): reflection of the row (width) axis
+_ROW_FLIP = np.diag([-1.0, 1.0])  # Cartesian (y, x) -> (-y, x): the reflection of flip_group and dihedral_group
+_TOPOLOGICAL_GENERATOR = 1.0  # radians: not a rational multiple of 2π, so R(1) generates a dense subgroup of SO(2)
+
+
+def rotation_matrix(theta: float) -> np.ndarray:
+    """The Cartesian rotation ``R(θ) = [[cos θ, -sin θ], [sin θ, cos θ]]`` acting on ``(y, x)``."""
+    c, s = math.cos(theta), math.sin(theta)
+    return np.array([[c, -s], [s, c]])
+
+
+def decompose(cartesian) -> tuple[float, int]:
+    """``(θ, m)`` with ``C = R(θ) F^m``, ``F = diag(1, -1)``, for an orthogonal Cartesian matrix ``C``.
+
+    The convention of the irreps (``gaugecnn.representations.irrep``) and of ``StructureGroup.angle``.
+    """
+    c = np.asarray(cartesian, dtype=np.float64)
+    m = 1 if np.linalg.det(c) < 0 else 0
+    base = c @ np.diag([1.0, -1.0]) if m else c
+    return math.atan2(base[1, 0], base[0, 0]), m
 
 
 class StructureGroup:
@@ -32,10 +63,21 @@ class StructureGroup:
     from the identity over the generators); element ``0`` is the identity. Usually built by
     ``trivial_group``, ``flip_group``, ``cyclic_group`` or ``dihedral_group``.
 
+    For a group larger than its lattice part (``planar`` given), ``order``, ``matrices``,
+    ``mul`` and the other element-indexed members describe the lattice part ``H``; the
+    members ``rotation_order``, ``has_reflections``, ``contains``, ``planar_elements``,
+    ``generator_matrices`` and ``lattice_part`` describe all of ``G``.
+
     Args:
         name: the group's name in messages and field-type errors (``"C4"``, ``"D6 (hexagonal)"``).
         generators: integer ``2 x 2`` lattice matrices; each must be an isometry of the lattice.
+            They generate the lattice part ``H`` (all of ``G`` for a lattice group).
         lattice: the lattice the matrices act on; the square lattice by default.
+        planar: ``(N, reflections)`` for a group larger than its lattice part: ``C_N``
+            (``N >= 1``) or ``SO(2)`` (``N = 0``), with ``reflections`` the reflection of the
+            row axis and its products (``D_N``, ``O(2)``); the generators must then generate
+            exactly ``G ∩ {lattice isometries}``. Usually given by ``cyclic_group``,
+            ``dihedral_group``, ``so2_group`` and ``o2_group``.
 
     Examples:
         >>> G = cyclic_group(4)
@@ -45,7 +87,7 @@ class StructureGroup:
         (Lattice(hexagonal), [[1, -1], [1, 0]])
     """
 
-    def __init__(self, name: str, generators: list, lattice: Lattice | None = None):
+    def __init__(self, name: str, generators: list, lattice: Lattice | None = None, *, planar: tuple[int, bool] | None = None):
         self.name = name
         self.lattice = lattice or square_lattice()
         gens = [np.array(g, dtype=np.int64) for g in generators]
@@ -74,6 +116,18 @@ class StructureGroup:
         self.cartesian.setflags(write=False)
         self._index = {m.tobytes(): i for i, m in enumerate(self.matrices)}
         self.generators: tuple[int, ...] = tuple(self._index[g.tobytes()] for g in gens)
+        self.planar: tuple[int, bool] | None = None
+        if planar is not None:
+            n, reflections = int(planar[0]), bool(planar[1])
+            if n < 0:
+                raise ValueError(f"planar=(N, reflections) needs N >= 1 (C_N, D_N) or N = 0 (SO(2), O(2)), got N = {n}")
+            self.planar = (n, reflections)
+            expected = {m.tobytes() for m in _lattice_isometries(self.lattice) if _in_planar(n, reflections, self.lattice.cartesian(m))}
+            if expected != set(self._index):
+                raise ValueError(
+                    f"the generators of {name!r} generate {len(self._index)} lattice isometries, but G ∩ "
+                    f"{{lattice isometries}} has {len(expected)}: pass generators of the whole lattice part"
+                )
 
     # -- basic structure ------------------------------------------------------------
     @property
@@ -131,12 +185,110 @@ class StructureGroup:
 
     @cached_property
     def rotation_order(self) -> int:
-        """``N`` such that the rotations in ``G`` form ``C_N``."""
+        """``N`` such that the rotations in ``G`` form ``C_N``; ``0`` for SO(2) and O(2)."""
+        if self.planar is not None:
+            return self.planar[0]
         return sum(1 for g in range(self.order) if self.det(g) > 0)
 
     @cached_property
     def has_reflections(self) -> bool:
+        """Whether ``G`` contains reflections (then so does its lattice part)."""
+        if self.planar is not None:
+            return self.planar[1]
         return any(self.det(g) < 0 for g in range(self.order))
+
+    # -- the whole group G, beyond its lattice part -----------------------------------
+    @property
+    def is_lattice_group(self) -> bool:
+        """Whether every element of ``G`` is a lattice isometry (``G = H``): kernels are then exactly steerable under all of ``G``."""
+        return self.planar is None
+
+    @property
+    def is_continuous(self) -> bool:
+        """Whether ``G`` is SO(2) or O(2)."""
+        return self.planar is not None and self.planar[0] == 0
+
+    @cached_property
+    def lattice_part(self) -> StructureGroup:
+        """``H = G ∩ {lattice isometries}`` as a lattice group; ``self`` for a lattice group.
+
+        Examples:
+            >>> cyclic_group(8).lattice_part.name, o2_group().lattice_part.name, so2_group(hexagonal_lattice()).lattice_part.name
+            ('C4', 'D4', 'C6')
+        """
+        if self.planar is None:
+            return self
+        n = self.order if not self.has_reflections else self.order // 2
+        return (dihedral_group if self.has_reflections else cyclic_group)(n, self.lattice)
+
+    def contains(self, cartesian: np.ndarray) -> bool:
+        """Whether the orthogonal Cartesian ``2 x 2`` matrix ``cartesian`` is an element of ``G``."""
+        c = np.asarray(cartesian, dtype=np.float64)
+        if c.shape != (2, 2) or not np.allclose(c @ c.T, np.eye(2), atol=1e-9):
+            return False
+        if self.planar is None:
+            m = self.lattice.lattice_matrix(c)
+            return m is not None and self.element(m) is not None
+        return _in_planar(*self.planar, c)
+
+    def rotation(self, theta: float) -> np.ndarray:
+        """The Cartesian matrix of the rotation by ``θ`` radians, checked to be in ``G``.
+
+        Args:
+            theta: the angle ``θ`` in radians of ``R(θ) = [[cos θ, -sin θ], [sin θ, cos θ]]`` acting on ``(y, x)``.
+
+        Examples:
+            >>> cyclic_group(8).rotation(math.pi / 4).round(3).tolist()
+            [[0.707, -0.707], [0.707, 0.707]]
+        """
+        c = rotation_matrix(theta)
+        if not self.contains(c):
+            raise ValueError(f"{self.name} has no rotation by {math.degrees(theta):g} degrees")
+        return c
+
+    @cached_property
+    def planar_elements(self) -> np.ndarray:
+        """``(|G|, 2, 2)``: the Cartesian matrices of all elements of a finite ``G``.
+
+        For a lattice group, ``cartesian`` (element ``g`` is row ``g``). For ``C_N`` the
+        rotations ``R(2πj/N)``, then for ``D_N`` the reflections ``R(2πj/N) F_row``,
+        ``F_row = diag(-1, 1)``. SO(2) and O(2) have no finite list: a ValueError.
+        """
+        if self.planar is None:
+            return self.cartesian
+        n, reflections = self.planar
+        if n == 0:
+            raise ValueError(f"{self.name} is a continuous group: it has no finite list of elements")
+        rotations = [_clean(rotation_matrix(2 * math.pi * j / n)) for j in range(n)]
+        out = np.stack(rotations + ([_clean(r @ _ROW_FLIP) for r in rotations] if reflections else []))
+        out.setflags(write=False)
+        return out
+
+    def planar_index(self, cartesian: np.ndarray) -> int:
+        """The row of ``planar_elements`` equal to the Cartesian matrix ``cartesian`` (a finite ``G``), or a ValueError."""
+        distance = np.abs(self.planar_elements - np.asarray(cartesian, dtype=np.float64)).max(axis=(1, 2))
+        i = int(np.argmin(distance))
+        if distance[i] > 1e-9:
+            raise ValueError(f"{np.asarray(cartesian).round(6).tolist()} is not an element of {self.name}")
+        return i
+
+    @cached_property
+    def generator_matrices(self) -> np.ndarray:
+        """``(n, 2, 2)`` Cartesian matrices that generate ``G`` (topologically, for SO(2) and O(2)).
+
+        A vector fixed by ``ρ`` of each of them is fixed by all of ``G``: SO(2) is generated
+        by ``R(1 rad)``, a rotation by no rational multiple of 2π, whose powers are dense.
+        """
+        if self.planar is None:
+            gens = [self.cartesian[g] for g in self.generators] or [self.cartesian[0]]
+        else:
+            n, reflections = self.planar
+            gens = [_clean(rotation_matrix(2 * math.pi / n if n else _TOPOLOGICAL_GENERATOR))]
+            if reflections:
+                gens.append(_ROW_FLIP.copy())
+        out = np.stack(gens)
+        out.setflags(write=False)
+        return out
 
     def preserves_grid(self, g: int, h: int, w: int) -> bool:
         """Whether ``g``, about the centre, maps an ``h x w`` array of pixels onto itself.
@@ -154,16 +306,21 @@ class StructureGroup:
         return describe_matrix(self.matrices[g], self.lattice)
 
     def inclusion(self, subgroup: StructureGroup) -> np.ndarray:
-        """``ι[h]``: the index in this group of each element ``h`` of ``subgroup``.
+        """``ι[h]``: the index in this group's lattice part of each element ``h`` of ``subgroup``'s lattice part.
 
-        A subgroup acts on the same lattice and each of its matrices is one of ours (C4 in
-        D4, flip in D4, C3 in D6, ...); anything else is refused.
+        A subgroup acts on the same lattice and each of its elements is one of ours (C4 in
+        D4, flip in D4, C3 in D6, C8 in SO(2), ...); anything else is refused.
         """
         if subgroup.lattice != self.lattice:
             raise ValueError(
                 f"{subgroup.name} acts on the {subgroup.lattice.name} lattice and {self.name} on the "
                 f"{self.lattice.name} lattice; a subgroup must act on the same lattice"
             )
+        beyond = [c for c in subgroup.generator_matrices if not self.contains(c)]
+        if beyond and not (self.is_lattice_group and subgroup.is_lattice_group):
+            theta, m = decompose(beyond[0])
+            what = "reflection" if m else f"rotation by {round(math.degrees(theta), 6):g} degrees"
+            raise ValueError(f"{subgroup.name} is not a subgroup of {self.name}: {self.name} has no {what}")
         index = [self.element(m) for m in subgroup.matrices]
         outside = [subgroup.describe(h) for h, g in enumerate(index) if g is None]
         if outside:
@@ -172,13 +329,38 @@ class StructureGroup:
 
     # -- identity and printing --------------------------------------------------------
     def __eq__(self, other) -> bool:
-        return isinstance(other, StructureGroup) and self.lattice == other.lattice and np.array_equal(self.matrices, other.matrices)
+        return (
+            isinstance(other, StructureGroup)
+            and self.lattice == other.lattice
+            and self.planar == other.planar
+            and np.array_equal(self.matrices, other.matrices)
+        )
 
     def __hash__(self) -> int:
-        return hash((self.lattice, self.matrices.tobytes()))
+        return hash((self.lattice, self.planar, self.matrices.tobytes()))
 
     def __repr__(self) -> str:
-        return f"StructureGroup({self.name}, order={self.order})"
+        if self.planar is None:
+            return f"StructureGroup({self.name}, order={self.order})"
+        return f"StructureGroup({self.name}, lattice part {self.lattice_part.name})"
+
+
+def _clean(m: np.ndarray) -> np.ndarray:
+    """Entries within 1e-15 of 0 or ±1 set to exactly that (cos 90° is 6e-17): exact lattice elements stay exact."""
+    out = np.where(np.abs(m) < 1e-15, 0.0, m)
+    return np.where(np.abs(np.abs(out) - 1) < 1e-15, np.sign(out), out)
+
+
+def _lattice_isometries(lattice: Lattice) -> list[np.ndarray]:
+    """Every isometry of the lattice (integer matrices): D4 on the square lattice, D6 on the hexagonal one."""
+    found = []
+    for n in (6, 4):
+        turn = lattice.lattice_matrix(_turn_matrix(n))
+        if turn is not None:
+            full = StructureGroup("all", [turn, lattice.lattice_matrix(_ROW_FLIP)], lattice)
+            found = list(full.matrices)
+            break
+    return found or [np.eye(2, dtype=np.int64)]
 
 
 def describe_matrix(m: np.ndarray, lattice: Lattice | None = None) -> str:
@@ -215,28 +397,35 @@ def _turn_matrix(k: int) -> np.ndarray:
     return np.array([[math.cos(t), -math.sin(t)], [math.sin(t), math.cos(t)]])
 
 
-def _rotation(lattice: Lattice, n: int, kind: str) -> np.ndarray:
-    """The lattice matrix of the rotation by 360/n degrees, or an error naming both lattices' groups."""
-
-    def turn(k: int) -> np.ndarray | None:
-        return lattice.lattice_matrix(_turn_matrix(k))
-
+def _check_n(n: int, kind: str) -> int:
     if isinstance(n, (bool, np.bool_)) or not isinstance(n, numbers.Integral):
-        raise TypeError(f"the number of rotations n must be an integer (1, 2, 3, 4 or 6), got {n!r}")
-    if n < 1 or turn(n) is None:
-        family = "rotation" if kind == "C" else "dihedral"
-
-        def groups(lat: Lattice) -> str:
-            return ", ".join(f"{kind}{k}" for k in (1, 2, 3, 4, 6) if lat.lattice_matrix(_turn_matrix(k)) is not None)
-
+        raise TypeError(f"the number of rotations n of {kind}_n must be an integer, got {n!r}")
+    if n < 1:
         raise ValueError(
-            f"{kind}{n} is not a group of the {lattice.name} lattice's isometries: the square lattice has the "
-            f"{family} groups {groups(square_lattice())}, the hexagonal lattice {groups(hexagonal_lattice())}. The "
-            "lattice follows from n (hexagonal for 3 and 6, square otherwise); pass lattice=... to choose it"
+            f"the number of rotations n of {kind}_n must be a positive integer, got {n} "
+            "(so2_group() and o2_group() give the continuous groups)"
         )
-    matrix = turn(n)
-    assert matrix is not None
-    return matrix
+    return int(n)
+
+
+def _in_planar(n: int, reflections: bool, c: np.ndarray) -> bool:
+    """Whether the orthogonal Cartesian ``c`` is in ``C_n`` / ``D_n`` (``n = 0``: SO(2) / O(2)), reflections ``R(α) F_row``."""
+    reflect = np.linalg.det(c) < 0
+    if reflect and not reflections:
+        return False
+    rotation = c @ _ROW_FLIP if reflect else c
+    if n == 0:
+        return True
+    steps = math.atan2(rotation[1, 0], rotation[0, 0]) * n / (2 * math.pi)
+    return abs(steps - round(steps)) < 1e-9
+
+
+def _planar_group(name: str, n: int, reflections: bool, lattice: Lattice) -> StructureGroup:
+    """``C_n`` / ``D_n`` (``n >= 1``) or SO(2) / O(2) (``n = 0``) beyond the lattice; its lattice part from the lattice's isometries."""
+    inside = [m for m in _lattice_isometries(lattice) if _in_planar(n, reflections, lattice.cartesian(m))]
+    turns = sum(1 for m in inside if round(np.linalg.det(m)) > 0)  # the lattice part's rotations form C_turns
+    generators = [lattice.lattice_matrix(_turn_matrix(turns))] + ([lattice.lattice_matrix(_ROW_FLIP)] if reflections else [])
+    return StructureGroup(name, generators, lattice, planar=(n, reflections))
 
 
 def _name(base: str, n: int, lattice: Lattice) -> str:
@@ -264,24 +453,37 @@ def flip_group(lattice: Lattice | None = None) -> StructureGroup:
 
 
 def cyclic_group(n: int, lattice: Lattice | None = None) -> StructureGroup:
-    """``C_n``, the rotations by multiples of ``360/n`` degrees.
+    """``C_n``, the rotations by multiples of ``360/n`` degrees, for any ``n >= 1``.
+
+    Where the lattice has the rotation by ``360/n`` degrees (``n`` in 1, 2, 4 on the square
+    lattice, 1, 2, 3, 6 on the hexagonal one) ``C_n`` is a lattice group; otherwise its
+    lattice part is the largest ``C_m`` both share (``C8`` on the square lattice: ``C4``).
 
     Args:
-        n: the number of rotations: 1, 2 or 4 on the square lattice, 1, 2, 3 or 6 on the
-            hexagonal one; any other ``n`` is refused with the lattice's choices.
+        n: the number of rotations.
         lattice: the lattice; by default hexagonal for ``n`` in (3, 6), square otherwise.
 
     Examples:
         >>> cyclic_group(4).order, cyclic_group(6).lattice.name
         (4, 'hexagonal')
+        >>> C8 = cyclic_group(8)
+        >>> C8.rotation_order, C8.is_lattice_group, C8.lattice_part.name, len(C8.planar_elements)
+        (8, False, 'C4', 8)
     """
+    n = _check_n(n, "C")
     lattice = lattice or _natural(n)
-    rotation = _rotation(lattice, n, "C")
-    return StructureGroup(_name(f"C{n}", n, lattice), [rotation], lattice)
+    name = _name(f"C{n}", n, lattice)
+    rotation = lattice.lattice_matrix(_turn_matrix(n))
+    if rotation is None:
+        return _planar_group(name, n, False, lattice)
+    return StructureGroup(name, [rotation], lattice)
 
 
 def dihedral_group(n: int, lattice: Lattice | None = None) -> StructureGroup:
-    """``D_n``: ``C_n`` plus the reflection of the row axis (``D_1`` is ``flip_group``).
+    """``D_n``: ``C_n`` plus the reflection of the row axis (``D_1`` is ``flip_group``), for any ``n >= 1``.
+
+    A lattice group where ``C_n`` is one; otherwise its lattice part is ``D_m`` with
+    ``C_m`` the lattice part of ``C_n`` (``D8`` on the square lattice: ``D4``).
 
     Args:
         n: the number of rotations, as for ``cyclic_group``.
@@ -292,9 +494,38 @@ def dihedral_group(n: int, lattice: Lattice | None = None) -> StructureGroup:
         >>> D4.order, D4.has_reflections, D4.det(4)
         (8, True, -1)
     """
+    n = _check_n(n, "D")
     lattice = lattice or _natural(n)
-    rotation = _rotation(lattice, n, "D")
+    name = _name(f"D{n}", n, lattice)
+    rotation = lattice.lattice_matrix(_turn_matrix(n))
+    if rotation is None:
+        return _planar_group(name, n, True, lattice)
     if n == 1:
         return flip_group(lattice)
-    reflection = lattice.lattice_matrix(np.diag([-1.0, 1.0]))
-    return StructureGroup(_name(f"D{n}", n, lattice), [rotation, reflection], lattice)
+    reflection = lattice.lattice_matrix(_ROW_FLIP)
+    return StructureGroup(name, [rotation, reflection], lattice)
+
+
+def so2_group(lattice: Lattice | None = None) -> StructureGroup:
+    """SO(2), all rotations (escnn's ``rot2dOnR2(N=-1)``); lattice part C4 (square) or C6 (hexagonal).
+
+    Args:
+        lattice: the lattice; the square lattice by default.
+
+    Examples:
+        >>> G = so2_group()
+        >>> G.is_continuous, G.lattice_part.name, G.contains(G.rotation(0.3))
+        (True, 'C4', True)
+    """
+    lattice = lattice or square_lattice()
+    return _planar_group("SO(2)" if lattice == square_lattice() else f"SO(2) ({lattice.name})", 0, False, lattice)
+
+
+def o2_group(lattice: Lattice | None = None) -> StructureGroup:
+    """O(2), all rotations and reflections (escnn's ``flipRot2dOnR2(N=-1)``); lattice part D4 or D6.
+
+    Args:
+        lattice: the lattice; the square lattice by default.
+    """
+    lattice = lattice or square_lattice()
+    return _planar_group("O(2)" if lattice == square_lattice() else f"O(2) ({lattice.name})", 0, True, lattice)

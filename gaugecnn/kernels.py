@@ -25,7 +25,15 @@ from .caching import value_cache
 from .groups import StructureGroup
 from .representations import Representation
 
-__all__ = ["kernel_basis", "bias_basis", "invariant_subspace", "kernel_support", "ring_functions"]
+__all__ = [
+    "kernel_basis",
+    "bias_basis",
+    "invariant_subspace",
+    "kernel_support",
+    "ring_functions",
+    "harmonic_basis",
+    "steerability_error",
+]
 
 
 def _canonical_signs(basis: np.ndarray) -> np.ndarray:
@@ -142,7 +150,42 @@ def kernel_support(group: StructureGroup, kernel_size: int) -> np.ndarray:
     return np.asarray((_image_indices(group, k) >= 0).all(axis=(0, 3)))
 
 
-BASES = ("lattice", "bandlimited")
+BASES = ("lattice", "bandlimited", "harmonic")
+
+
+def default_basis(group: StructureGroup, basis: str | None) -> str:
+    """``basis`` checked against ``group``; ``None`` gives ``"lattice"`` for a lattice group, ``"harmonic"`` otherwise."""
+    if basis is None:
+        return "lattice" if group.is_lattice_group else "harmonic"
+    if basis not in BASES:
+        raise ValueError(f"unknown kernel basis {basis!r}; choose one of {BASES}")
+    if basis != "harmonic" and not group.is_lattice_group:
+        raise ValueError(
+            f"basis={basis!r} solves the constraint on the pixel offsets, which only the lattice part "
+            f"{group.lattice_part.name} of {group.name} maps onto each other: it would be steerable under "
+            f"{group.lattice_part.name} only. Use basis='harmonic' (the default for {group.name})"
+        )
+    return basis
+
+
+def _rings(kernel_size: int) -> list[tuple[float, float, int]]:
+    """``(radius, σ, cutoff)`` of each ring of the band-limited and harmonic bases (see ``ring_functions``)."""
+    k = kernel_size
+    odd = k % 2 == 1
+    last = k // 2
+    rings = []
+    for j in range(k // 2 + 1) if odd else range(1, k // 2 + 1):  # j: the ring's number; at radius j (odd k), j - 1/2 (even)
+        at = j if odd else j - 0.5
+        sigma = 0.005 if (odd and j == 0) else 0.4 if j == last else 0.6
+        cutoff = 0 if j == 0 else min(2 * j, 2) if j == last else 2 * j - (j + 1) % 2
+        rings.append((at, sigma, cutoff))
+    return rings
+
+
+def _polar(group: StructureGroup, kernel_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Radius and angle ``θ = atan2(y, x)`` of each entry of the ``k x k`` array (Cartesian, in pixel steps)."""
+    points = group.lattice.point(_doubled_offsets(kernel_size) / 2)  # (k, k, 2) Cartesian (y, x)
+    return np.linalg.norm(points, axis=-1), np.arctan2(points[..., 0], points[..., 1])
 
 
 def ring_functions(group: StructureGroup, kernel_size: int) -> np.ndarray:
@@ -167,21 +210,167 @@ def ring_functions(group: StructureGroup, kernel_size: int) -> np.ndarray:
     """
     k = _check_kernel_size(kernel_size, even=True)
     support = kernel_support(group, k)
-    points = group.lattice.point(_doubled_offsets(k) / 2)  # (k, k, 2) Cartesian (y, x)
-    radius, theta = np.linalg.norm(points, axis=-1), np.arctan2(points[..., 0], points[..., 1])
-    odd = k % 2 == 1
-    rings = range(k // 2 + 1) if odd else range(1, k // 2 + 1)  # j: the ring's number; at radius j (odd k), j - 1/2 (even)
-    last = k // 2
+    radius, theta = _polar(group, k)
     functions = []
-    for j in rings:
-        at = j if odd else j - 0.5
-        sigma = 0.005 if (odd and j == 0) else 0.4 if j == last else 0.6
-        cutoff = 0 if j == 0 else min(2 * j, 2) if j == last else 2 * j - (j + 1) % 2
+    for at, sigma, cutoff in _rings(k):
         profile = np.exp(-((radius - at) ** 2) / (2 * sigma**2)) * support
         functions.append(profile)
         for n in range(1, cutoff + 1):
             functions += [profile * np.cos(n * theta), profile * np.sin(n * theta)]
     return np.stack(functions)
+
+
+def _harmonics(theta: np.ndarray, cutoff: int) -> np.ndarray:
+    """``(..., 2 cutoff + 1)``: ``1, cos θ, sin θ, ..., cos(cutoff θ), sin(cutoff θ)`` at the angles ``theta``."""
+    columns = [np.ones_like(theta)]
+    for n in range(1, cutoff + 1):
+        columns += [np.cos(n * theta), np.sin(n * theta)]
+    return np.stack(columns, axis=-1)
+
+
+def _harmonic_action(c: np.ndarray, cutoff: int) -> np.ndarray:
+    """``T`` with ``u(C⁻¹ p) = Σ T u``'s coefficients: the action of the Cartesian ``C`` on band-limited functions of the circle.
+
+    Found by reading ``u ∘ C⁻¹`` at ``4 cutoff + 4`` angles and solving for its coefficients
+    (exact: rotations and reflections keep each frequency's pair ``cos nθ, sin nθ``).
+    """
+    angles = 2 * np.pi * np.arange(4 * cutoff + 4) / (4 * cutoff + 4)
+    points = np.stack([np.sin(angles), np.cos(angles)], -1)  # (y, x) on the unit circle
+    moved = points @ np.linalg.inv(c).T
+    at = _harmonics(angles, cutoff)
+    moved_at = _harmonics(np.arctan2(moved[:, 0], moved[:, 1]), cutoff)
+    return np.linalg.lstsq(at, moved_at, rcond=None)[0]  # at @ T = moved_at: u ∘ C⁻¹ has coefficients T u
+
+
+def _null_space(stacked: np.ndarray) -> np.ndarray:
+    """Orthonormal rows spanning ``{v : M v = 0}`` for the stacked matrix ``M``."""
+    _, s, vt = np.linalg.svd(stacked)
+    rank = int(np.sum(s > 1e-8))
+    return vt[rank:]
+
+
+@value_cache(None)
+def harmonic_basis(rep_in: Representation, rep_out: Representation, kernel_size: int) -> np.ndarray:
+    """Kernels steerable under all of ``G`` in the continuum, sampled on the ``k x k`` offsets: ``(n, d_out, d_in, k, k)``.
+
+    escnn's construction: on each ring of ``ring_functions`` (radius ``R``, Gaussian profile
+    of width ``σ``, angular frequencies up to the ring's cutoff), the kernel is
+    ``K(x) = exp(-(|x| - R)² / 2σ²) Σ_n (A_n cos nθ + B_n sin nθ)`` with matrices ``A_n, B_n``,
+    and the coefficients solve ``K(g x) = ρ_out(g) K(x) ρ_in(g)⁻¹`` for every ``g`` of ``G``
+    (the null space of ``T_g ⊗ ρ_out(g) ⊗ ρ_in(g) - 1`` over ``G``'s generators, ``T_g`` the
+    action of ``g`` on the ring's harmonics). At the centre only ``n = 0`` is kept. Sampled on
+    the lattice offsets the kernels are exactly steerable under the lattice part ``H`` (it maps
+    offsets onto offsets) and approximately under the rest of ``G`` (``steerability_error``).
+    Elements that vanish on the offsets or depend linearly on earlier ones are dropped; each is
+    scaled to a largest entry of 1, its first non-zero entry positive.
+
+    Args:
+        rep_in: the representation of the input field.
+        rep_out: the representation of the output field.
+        kernel_size: the side ``k`` of the kernel (odd; even for half-integer offsets on the square lattice).
+
+    Examples:
+        >>> from gaugecnn.groups import cyclic_group, so2_group
+        >>> from gaugecnn.representations import irrep, regular, trivial
+        >>> C8 = cyclic_group(8)
+        >>> [len(harmonic_basis(trivial(C8), regular(C8), k)) for k in (3, 5)]
+        [6, 11]
+        >>> G = so2_group()
+        >>> len(harmonic_basis(irrep(G, 1), irrep(G, 1), 5))
+        10
+    """
+    k = _check_kernel_size(kernel_size, even=True)
+    group = rep_in.group
+    d_out, d_in = rep_out.dim, rep_in.dim
+    support = kernel_support(group, k)
+    radius, theta = _polar(group, k)
+    rings = _rings(k)
+    top = max(cutoff for _, _, cutoff in rings)
+    # the action of g keeps each frequency's harmonics together (cos nθ, sin nθ): solve frequency by frequency
+    actions = [(_harmonic_action(c, top), np.kron(rep_out.at(c), rep_in.at(c))) for c in group.generator_matrices]
+    by_frequency = []  # (solutions (s, 2 top + 1, d_out, d_in)) for n = 0 .. top
+    for n in range(top + 1):
+        block = [0] if n == 0 else [2 * n - 1, 2 * n]
+        stacked = np.concatenate([np.kron(t[np.ix_(block, block)], r) - np.eye(len(block) * d_out * d_in) for t, r in actions])
+        local = _null_space(stacked).reshape(-1, len(block), d_out, d_in)
+        solutions = np.zeros((len(local), 2 * top + 1, d_out, d_in))
+        solutions[:, block] = local
+        by_frequency.append(solutions)
+    elements: list[np.ndarray] = []
+    for at, sigma, cutoff in rings:
+        profile = np.exp(-((radius - at) ** 2) / (2 * sigma**2)) * support  # (k, k)
+        harmonics = _harmonics(theta, top) * profile[..., None]  # (k, k, 2 top + 1)
+        harmonics[radius < 1e-9, 1:] = 0.0  # the centre has no direction: only the constant term
+        for solutions in by_frequency[: cutoff + 1]:
+            elements.extend(np.einsum("yxn,bnoi->boiyx", harmonics, solutions))
+    kept: list[np.ndarray] = []
+    orthonormal: list[np.ndarray] = []
+    for element in elements:
+        v = element.ravel()
+        residual = v - sum((q @ v) * q for q in orthonormal) if orthonormal else v
+        if np.abs(v).max() > 1e-12 and np.linalg.norm(residual) > 1e-6 * float(np.linalg.norm(v)):
+            orthonormal.append(residual / np.linalg.norm(residual))
+            kept.append(element)
+    out = np.zeros((0, d_out, d_in, k, k))
+    if kept:
+        out = _canonical_signs(np.array(kept).reshape(len(kept), -1)).reshape(-1, d_out, d_in, k, k)
+    out = np.where(np.abs(out) < 1e-12, 0.0, out)
+    out.setflags(write=False)
+    return out
+
+
+def steerability_error(
+    kernels: np.ndarray, rep_in: Representation, rep_out: Representation, element: np.ndarray, blur: float = 1.0
+) -> np.ndarray:
+    """How far sampled kernels are from steerable under one element ``g`` of ``G``: a relative error per kernel.
+
+    Each kernel ``(d_out, d_in, k, k)`` is read as point masses ``Σ_x K(x) δ_x`` at its offsets;
+    ``g`` moves it to ``Σ_x ρ_out(g) K(x) ρ_in(g)⁻¹ δ_{g x}``, which is the kernel itself
+    exactly when it is steerable under ``g``. The error is the L2 norm of the difference over
+    that of the kernel, both blurred by a Gaussian of width ``blur`` pixels (without a blur,
+    point masses at distinct positions never compare), on a grid of spacing ``blur / 2``. It is zero (to rounding) for ``g`` in
+    the lattice part, which maps offsets onto offsets; for the rest of ``G`` it measures the
+    sampling error that escnn's sampled bases have too.
+
+    Args:
+        kernels: ``(n, d_out, d_in, k, k)``, e.g. ``kernel_basis(...)``.
+        rep_in: the input representation.
+        rep_out: the output representation.
+        element: an element of ``G``, its orthogonal Cartesian ``2 x 2`` matrix (``group.rotation(θ)``).
+        blur: the Gaussian's standard deviation, in pixel steps.
+
+    Returns:
+        ``(n,)``: the relative error of each kernel.
+
+    Examples:
+        >>> import math
+        >>> from gaugecnn.groups import cyclic_group
+        >>> from gaugecnn.representations import regular, trivial
+        >>> C8 = cyclic_group(8)
+        >>> basis = kernel_basis(trivial(C8), regular(C8), 5)
+        >>> float(steerability_error(basis, trivial(C8), regular(C8), C8.rotation(math.pi / 2)).max()) < 1e-14
+        True
+        >>> float(steerability_error(basis, trivial(C8), regular(C8), C8.rotation(math.pi / 4)).max()) > 1e-3
+        True
+    """
+    kernels = np.asarray(kernels, dtype=np.float64)
+    k = kernels.shape[-1]
+    group = rep_in.group
+    c = np.asarray(element, dtype=np.float64)
+    moved_out, moved_in = rep_out.at(c), rep_in.at(c)
+    points = group.lattice.point(_doubled_offsets(k) / 2).reshape(-1, 2)  # (k², 2) Cartesian
+    reach = np.abs(points).max() + 4 * blur
+    axis = np.arange(-reach, reach + 1e-9, blur / 2)
+    grid = np.stack(np.meshgrid(axis, axis, indexing="ij"), -1).reshape(-1, 2)  # where the blurred kernels are compared
+
+    def blurred(at: np.ndarray) -> np.ndarray:  # (grid points, k²): each point mass blurred
+        return np.exp(-((grid[:, None] - at[None]) ** 2).sum(-1) / (2 * blur**2))
+
+    values = kernels.reshape(*kernels.shape[:3], -1)  # (n, o, i, k²)
+    moved = np.einsum("po,noix,qi->npqx", moved_out, values, moved_in)
+    before = np.einsum("noix,zx->noiz", values, blurred(points))
+    after = np.einsum("noix,zx->noiz", moved, blurred(points @ c.T))
+    return np.linalg.norm((after - before).reshape(len(kernels), -1), axis=1) / np.linalg.norm(before.reshape(len(kernels), -1), axis=1)
 
 
 def _bandlimited(complete: np.ndarray, functions: np.ndarray) -> np.ndarray:
@@ -209,12 +398,15 @@ def _bandlimited(complete: np.ndarray, functions: np.ndarray) -> np.ndarray:
 
 
 @value_cache(None)
-def kernel_basis(rep_in: Representation, rep_out: Representation, kernel_size: int, basis: str = "lattice") -> np.ndarray:
+def kernel_basis(rep_in: Representation, rep_out: Representation, kernel_size: int, basis: str | None = None) -> np.ndarray:
     """All G-steerable kernels, as an array ``(n_basis, d_out, d_in, k, k)``.
 
-    ``basis="lattice"`` (default): the complete basis described here. ``basis="bandlimited"``:
-    the subspace of it whose every entry is a combination of ``ring_functions`` (escnn's
-    band limit), computed as an intersection, so the kernels stay exactly steerable.
+    ``basis="lattice"`` (the default for a lattice group): the complete basis described here.
+    ``basis="bandlimited"``: the subspace of it whose every entry is a combination of
+    ``ring_functions`` (escnn's band limit), computed as an intersection, so the kernels stay
+    exactly steerable. ``basis="harmonic"`` (the default, and the only choice, for a group
+    larger than its lattice part: C8, SO(2), ...): ``harmonic_basis``, steerable under ``G`` in
+    the continuum, exactly steerable under the lattice part.
 
     Index ``[b, o, i, ky, kx]`` holds ``K_b(dy, dx)[o, i]`` with ``dy = ky - (k - 1)/2``: an odd
     ``k`` centres the kernel on a pixel, an even ``k`` (for stride-2 convolutions on cell grids)
@@ -227,7 +419,7 @@ def kernel_basis(rep_in: Representation, rep_out: Representation, kernel_size: i
         rep_in: the representation of the input field (``d_in`` channels).
         rep_out: the representation of the output field (``d_out`` channels).
         kernel_size: the side ``k`` of the kernel (odd, or even for half-integer offsets).
-        basis: ``"lattice"`` or ``"bandlimited"``, as above.
+        basis: ``"lattice"``, ``"bandlimited"`` or ``"harmonic"``, as above; ``None`` picks the group's default.
 
     Returns:
         A read-only float64 array; cached, so equal arguments return the same array.
@@ -256,10 +448,11 @@ def kernel_basis(rep_in: Representation, rep_out: Representation, kernel_size: i
         [36, 100, 24, 44]
     """
     k = _check_kernel_size(kernel_size, even=True)
-    if basis not in BASES:
-        raise ValueError(f"unknown kernel basis {basis!r}; choose one of {BASES}")
     if rep_in.group != rep_out.group:
         raise ValueError(f"kernel between representations of different groups: {rep_in}, {rep_out}")
+    basis = default_basis(rep_in.group, basis)
+    if basis == "harmonic":
+        return harmonic_basis(rep_in, rep_out, k)
     if basis == "bandlimited":
         out = _bandlimited(kernel_basis(rep_in, rep_out, k), ring_functions(rep_in.group, k))
         out = np.where(np.abs(out) < 1e-12, 0.0, out)
@@ -313,6 +506,11 @@ def bias_basis(rep_out: Representation) -> np.ndarray:
         >>> bias_basis(regular(flip_group())).tolist(), bias_basis(sign(flip_group())).shape
         ([[1.0, 1.0]], (0, 1))
     """
-    out = invariant_subspace([rep_out.matrix(g) for g in range(rep_out.group.order)])
+    group = rep_out.group
+    if group.is_lattice_group:
+        out = invariant_subspace([rep_out.matrix(g) for g in range(group.order)])
+    else:  # fixed by ρ of G's (topological) generators: fixed by all of G
+        out = _null_space(np.concatenate([m - np.eye(rep_out.dim) for m in rep_out.at_generators()]))
+        out = _canonical_signs(out) if len(out) else np.zeros((0, rep_out.dim))
     out.setflags(write=False)
     return out

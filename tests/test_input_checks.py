@@ -121,8 +121,8 @@ def test_field_batch_norm_compiles_without_a_graph_break():
 
 
 def test_groups_and_lattices_refuse_what_they_cannot_be():
-    with pytest.raises(ValueError, match="square lattice has the rotation groups C1, C2, C4, the hexagonal lattice C1, C2, C3, C6"):
-        cyclic_group(5)
+    with pytest.raises(ValueError, match="C_n must be a positive integer, got 0 .so2_group"):
+        cyclic_group(0)
     for n in (6.0, True, "6"):
         with pytest.raises(TypeError, match="must be an integer"):
             cyclic_group(n)  # type: ignore[arg-type]

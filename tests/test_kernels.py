@@ -385,3 +385,38 @@ def test_kernel_counts_in_the_docs_are_the_committed_table_and_todays_bases():
     assert data["gaugecnn"] == kernel_counts.gaugecnn_counts()
     # escnn's failing case (issue #39): no basis for k = 2; ours is complete on the four half-integer offsets
     assert data["escnn"]["C4 k=2 regular->regular"] == "empty basis" and data["gaugecnn"]["C4 k=2 regular->regular"]["lattice"] == 16
+
+
+def test_harmonic_kernel_counts_in_the_docs_are_the_committed_table_today_s_bases_and_escnn_s():
+    """Groups beyond the lattice: the docs table is generated from the committed counts; a covering
+    subset is recomputed (each group, each kernel size once); every committed count equals escnn's."""
+    import json
+
+    from benchmarks import kernel_counts
+    from benchmarks._docs import read_blocks
+    from gaugecnn import kernel_basis
+
+    data = json.loads((kernel_counts.ROOT / "benchmarks" / "results" / "kernel_counts.json").read_text())
+    assert read_blocks(kernel_counts.DOC.read_text())["kernel-counts-harmonic"] == kernel_counts.harmonic_table(data)
+    for group, k, a, b in [
+        ("C8", 3, "regular", "regular"),
+        ("D8", 5, "trivial", "regular"),
+        ("SO(2)", 7, "irreps", "irreps"),
+        ("O(2)", 5, "irreps", "irreps"),
+        ("C16", 3, "trivial", "regular"),
+    ]:
+        t_in, t_out = kernel_counts._gaugecnn_type(group, a), kernel_counts._gaugecnn_type(group, b)
+        count = sum(len(kernel_basis(r, s, k)) for r in t_in.reps for s in t_out.reps)
+        assert data["gaugecnn_harmonic"][f"{group} k={k} {a}->{b}"] == count
+    assert data["gaugecnn_harmonic"] == data["escnn_harmonic"]
+
+
+def test_equivariance_by_angle_in_the_docs_is_the_committed_table_and_exact_at_a_quarter_turn():
+    import json
+
+    from benchmarks import equivariance_by_angle as by_angle
+    from benchmarks._docs import read_blocks
+
+    data = json.loads((by_angle.ROOT / "benchmarks" / "results" / "equivariance_by_angle.json").read_text())
+    assert read_blocks(by_angle.DOC.read_text())["equivariance-by-angle"] == by_angle.table(data)
+    assert all(errors["90"] < 1e-13 for errors in data["gaugecnn"].values())

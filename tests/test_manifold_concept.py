@@ -26,6 +26,8 @@ from gaugecnn import (
     dihedral_group,
     flip_group,
     hexagonal_lattice,
+    o2_group,
+    so2_group,
 )
 from gaugecnn import nn as gnn
 from gaugecnn.testing import assert_gauge_equivariant, assert_isometry_equivariant, check_manifold
@@ -81,6 +83,12 @@ SHIPPED = {
     "mesh_mobius_d4": (lambda: MeshSurface(*quad_grid_mesh(2, 6, closed_cols=True, twisted=True), 2, dihedral_group(4)), 24),
     "healpix": (lambda: HEALPixSphere(4), 8),
     "healpix_d4": (lambda: HEALPixSphere(3, dihedral_group(4)), 16),
+    # structure groups larger than their lattice part (C4, D4, C6): kernels from the harmonic basis
+    "plane_c8": (lambda: Plane(6, cyclic_group(8)), 4),
+    "plane_d8_odd": (lambda: Plane(5, dihedral_group(8)), 8),
+    "plane_o2": (lambda: Plane(4, o2_group()), 8),
+    "torus_so2_hex": (lambda: Torus(4, 4, so2_group(hexagonal_lattice())), 16),
+    "cube_c8": (lambda: CubeSphere(4, cyclic_group(8)), 24),
 }
 NOT_RIGID = {"mesh_torus", "mesh_mobius_d4"}
 

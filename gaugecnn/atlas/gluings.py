@@ -163,9 +163,15 @@ def _transition_element(gl: Gluing, group: StructureGroup) -> int:
         if t is None:
             raise ValueError(f"gluing {gl} needs a map that is no isometry of the {lattice.name} lattice")
         kind = "a reflection" if round(np.linalg.det(t)) < 0 else "a rotation"
+        where = (
+            f"the structure group {group.name} ({lattice.name} lattice)"
+            if group.is_lattice_group
+            else f"{group.lattice_part.name}, the lattice part of the structure group {group.name} on the {lattice.name} "
+            "lattice (transitions between charts must map pixels onto pixels)"
+        )
         raise ValueError(
             f"gluing {gl} needs {kind} as transition element ({describe_matrix(t, lattice)}, matrix {t.tolist()}), "
-            f"which is not in the structure group {group.name} ({lattice.name} lattice); use a group that contains it"
+            f"which is not in {where}; use a group that contains it"
         )
     return element
 

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..kernels import _check_kernel_size, bias_basis, kernel_basis, kernel_support
+from ..kernels import _check_kernel_size, bias_basis, default_basis, kernel_basis, kernel_support
 from ..manifold import Space
 from ..representations import FieldType, Representation, trivial
 from ._atlas_conv import AtlasConvPlumbing
@@ -118,10 +118,13 @@ class GaugeConv(AtlasModule):
         kernel_size: the kernel's side: odd, or even (2, 4, ...) at stride 2 on a cell grid.
         bias: learn G-invariant biases.
         transport: ``False`` pads without the gauge action (an ablation: breaks equivariance).
-        basis: ``"lattice"`` (default), every steerable kernel on the support; ``"bandlimited"``,
-            those made of Gaussian rings and low angular frequencies (escnn's default band
-            limit, ``gaugecnn.kernels.ring_functions``): fewer parameters, smoother kernels,
-            still exactly steerable.
+        basis: ``"lattice"`` (the default for a lattice group), every steerable kernel on the
+            support; ``"bandlimited"``, those made of Gaussian rings and low angular
+            frequencies (escnn's default band limit, ``gaugecnn.kernels.ring_functions``): fewer
+            parameters, smoother kernels, still exactly steerable; ``"harmonic"`` (the default,
+            and the only choice, for a group larger than its lattice part, such as C8 or SO(2)):
+            ``gaugecnn.kernels.harmonic_basis``, steerable under all of G in the continuum, so
+            exactly equivariant under the lattice part and approximately under the rest.
         stride: 1 or 2; at stride 2 the output lives on ``atlas.coarsened()`` (``out_atlas``) and
             stays exactly equivariant. On a vertex grid (the icosahedral grids) with an odd
             kernel: every second vertex, as the Icosahedral CNN downsamples. On a square cell
@@ -160,7 +163,7 @@ class GaugeConv(AtlasModule):
         kernel_size: int,
         bias: bool = True,
         transport: bool = True,
-        basis: str = "lattice",
+        basis: str | None = None,
         stride: int = 1,
         dilation: int = 1,
     ):
@@ -169,7 +172,7 @@ class GaugeConv(AtlasModule):
         check_group(in_type, atlas, "in_type")
         check_group(out_type, atlas, "out_type")
         self.in_type, self.out_type, self.kernel_size = in_type, out_type, kernel_size
-        self.transport, self.basis = transport, basis
+        self.transport, self.basis = transport, default_basis(atlas.group, basis)
         self._in, self._out = _FieldGroups(in_type), _FieldGroups(out_type)
         std = _init_std(kernel_size, in_type.size, out_type.size)
 
@@ -341,7 +344,7 @@ class GaugeConv(AtlasModule):
         return self.plumbing(x, weight, bias)
 
     def extra_repr(self) -> str:
-        basis = "" if self.basis == "lattice" else f", basis={self.basis}"
+        basis = "" if self.basis == default_basis(self.in_type.group, None) else f", basis={self.basis}"
         stride = "" if self.stride == 1 else f", stride={self.stride}"
         dilation = "" if self.dilation == 1 else f", dilation={self.dilation}"
         return f"in_type='{self.in_type}', out_type='{self.out_type}', kernel_size={self.kernel_size}{basis}{stride}{dilation}"

@@ -56,6 +56,9 @@ class SeparableGaugeConv(AtlasModule):
         kernel_size: odd size of the spatial kernel (on ``kernel_support``).
         bias: one learned bias per output field (the G-invariant biases of a regular field).
 
+    The spatial kernel is turned by the lattice matrices of ``G``, so ``G`` must be a lattice
+    group (C8 or D8, larger than their lattice parts, are refused: use ``GaugeConv``).
+
     Shapes: ``(batch, in_type.size, *atlas.shape) -> (batch, out_type.size, *atlas.shape)``.
 
     Examples:
@@ -72,6 +75,11 @@ class SeparableGaugeConv(AtlasModule):
     def __init__(self, atlas: Space, in_type: FieldType, out_type: FieldType, kernel_size: int, bias: bool = True):
         super().__init__(atlas)
         kernel_size = _check_kernel_size(kernel_size)
+        if not atlas.group.is_lattice_group:
+            raise ValueError(
+                f"SeparableGaugeConv turns its spatial kernel by the group's lattice matrices; {atlas.group.name} is "
+                f"larger than its lattice part {atlas.group.lattice_part.name}: use GaugeConv (its harmonic basis)"
+            )
         check_group(in_type, atlas, "in_type")
         check_group(out_type, atlas, "out_type")
         _regular_fields(in_type, "in_type")

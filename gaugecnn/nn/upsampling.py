@@ -193,7 +193,7 @@ class GaugeConvTranspose(nn.Module):
         kernel_size: odd, or even on a square cell grid (as above).
         bias: learn G-invariant biases.
         stride: 2, one level of the atlas's coarsening (the only one).
-        basis: the kernel basis, ``"lattice"`` or ``"bandlimited"`` (as for ``GaugeConv``).
+        basis: the kernel basis, ``"lattice"``, ``"bandlimited"`` or ``"harmonic"``; ``None``: the group's default (as for ``GaugeConv``).
 
     Shapes: ``(batch, in_type.size, *atlas.coarsened().shape) -> (batch, out_type.size, *atlas.shape)``.
     """
@@ -206,7 +206,7 @@ class GaugeConvTranspose(nn.Module):
         kernel_size: int,
         bias: bool = True,
         stride: int = 2,
-        basis: str = "lattice",
+        basis: str | None = None,
     ):
         super().__init__()
         if isinstance(stride, bool) or stride != 2:

@@ -24,16 +24,28 @@ __all__ = ["representative_field_types", "layer_suite", "RESAMPLING"]
 RESAMPLING = ("maxpool", "avgpool", "upsample", "convtranspose", "conv3_stride2", "conv2_stride2", "conv4_stride2", "convtranspose4")
 
 
+_CONTINUOUS_FREQUENCIES = 3  # the irreps of SO(2) and O(2) the suite checks: frequencies 0 to 3
+
+
+def _hidden(group: StructureGroup) -> str:
+    """The field of the suite's hidden layers: regular, or for SO(2) and O(2) (no regular representation) the frequency-1 irrep."""
+    return "regular" if not group.is_continuous else irreps(group, 1)[-1].name
+
+
 def representative_field_types(group: StructureGroup) -> list[FieldType]:
     """Trivial and regular fields, then the tangent and sign representations, then every irrep (for ``|G| > 1``).
+
+    SO(2) and O(2) have no regular representation: their first type has the frequency-1
+    irrep in its place, their last the irreps up to frequency 3.
 
     Args:
         group: the structure group.
     """
-    types = [FieldType(group, "2 trivial + 1 regular")]
+    types = [FieldType(group, f"2 trivial + 1 {_hidden(group)}")]
     if group.order > 1:
         types.append(FieldType(group, "1 tangent + 1 sign + 1 trivial"))
-        types.append(FieldType(group, " + ".join(f"1 {r.name}" for r in irreps(group))))
+        top = _CONTINUOUS_FREQUENCIES if group.is_continuous else None
+        types.append(FieldType(group, " + ".join(f"1 {r.name}" for r in irreps(group, top))))
     return types
 
 
@@ -65,11 +77,12 @@ def layer_suite(space: Space, field_type: FieldType, seed: int = 0) -> dict[str,
                 batchnorm.weight.normal_()
             if batchnorm.bias is not None:
                 batchnorm.bias.normal_()
-        regular_out = FieldType(group, "1 regular + 1 trivial")
+        regular_out = FieldType(group, f"1 {_hidden(group)} + 1 trivial")
+        smooth = "bandlimited" if group.is_lattice_group else "harmonic"  # Gaussian rings: escnn's band limit
         layers: dict[str, nn.Module] = {
             "conv3": gnn.GaugeConv(space, t, t, 3),
             "conv5": gnn.GaugeConv(space, t, regular_out, 5),
-            "conv5_bandlimited": gnn.GaugeConv(space, t, t, 5, basis="bandlimited"),
+            f"conv5_{smooth}": gnn.GaugeConv(space, t, t, 5, basis=smooth),
             "elu": nonlinearity,
             "relu": gnn.ReLU(t),
             "batchnorm": batchnorm,
@@ -79,16 +92,17 @@ def layer_suite(space: Space, field_type: FieldType, seed: int = 0) -> dict[str,
             "upsample": gnn.GaugeUpsample(space, t),
             "convtranspose": gnn.GaugeConvTranspose(space, t, regular_out, 3),
             "gated": gnn.GatedNonlinearity(t),
-            "separable": gnn.SeparableGaugeConv(space, FieldType(group, "1 regular"), FieldType(group, "2 regular"), 3),
             "dropout": SeededTraining(gnn.FieldDropout(t, 0.5)),
         }
+        if group.is_lattice_group:  # the separable kernel is turned by lattice matrices
+            layers["separable"] = gnn.SeparableGaugeConv(space, FieldType(group, "1 regular"), FieldType(group, "2 regular"), 3)
         layers["conv3_dilated2"] = gnn.GaugeConv(space, t, regular_out, 3, dilation=2)
         if space.grid_kind == "vertices":  # stride 2 lands on the coarse vertices
             layers["conv3_stride2"] = gnn.GaugeConv(space, t, regular_out, 3, stride=2)
         elif group.lattice == square_lattice() and not any(n % 2 for n in space.chart_shape):
             # cell grids: even kernels centred on the 2 x 2 blocks, and their adjoint
             layers["conv2_stride2"] = gnn.GaugeConv(space, t, regular_out, 2, stride=2)
-            layers["conv4_stride2"] = gnn.GaugeConv(space, t, t, 4, stride=2, basis="bandlimited")
+            layers["conv4_stride2"] = gnn.GaugeConv(space, t, t, 4, stride=2, basis=smooth)
             layers["convtranspose4"] = gnn.GaugeConvTranspose(space, t, regular_out, 4)
         with torch.no_grad():
             for layer in layers.values():
