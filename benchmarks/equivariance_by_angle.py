@@ -60,8 +60,9 @@ def rotate_images(images: torch.Tensor, degrees: float) -> torch.Tensor:
         return torch.rot90(images, int(degrees // 90) % 4, dims=(-2, -1))
     theta = math.radians(degrees)
     c, s = math.cos(theta), math.sin(theta)
-    # output pixel p reads the input at R⁻¹ p (normalized coordinates, align_corners=True: the centre pixel is 0)
-    affine = torch.tensor([[[c, s, 0.0], [-s, c, 0.0]]], dtype=images.dtype).expand(len(images), 2, 3)
+    # output pixel p reads the input at R⁻¹ p (normalized (x, y) coordinates, align_corners=True: the centre pixel
+    # is 0); the sense of torch.rot90, so that 85 and 90 degrees turn the same way
+    affine = torch.tensor([[[c, -s, 0.0], [s, c, 0.0]]], dtype=images.dtype).expand(len(images), 2, 3)
     grid = F.affine_grid(affine, list(images.shape), align_corners=True)
     return F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
 
