@@ -396,3 +396,22 @@ def test_sampling_arguments_take_any_integer_type_and_refusals_only_suggest_what
     with pytest.raises(ValueError, match="Use GaugePool followed by a stride-1 convolution") as refused:
         GaugeConv(hexagonal, t6, t6, 3, stride=2)
     assert "even kernel" not in str(refused.value)  # none would be accepted here
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_field_norm_is_the_vector_norm_with_the_same_gradient_also_at_zero(dtype):
+    """The fast field norm (a sum of squares) against the plain reference, torch.linalg.vector_norm."""
+    from gaugecnn.nn._fields import field_norm
+
+    torch.manual_seed(0)
+    v = torch.randn(3, 4, 2, 5, 5, dtype=dtype)
+    v[0, 1] = 0.0  # a zero field: gradient 0, not NaN
+    a, b = v.clone().requires_grad_(), v.clone().requires_grad_()
+    fast, plain = field_norm(a, 2, keepdim=True), torch.linalg.vector_norm(b, dim=2, keepdim=True)
+    tol = 1e-14 if dtype == torch.float64 else 1e-6
+    assert torch.allclose(fast, plain, rtol=tol, atol=0)
+    weights = torch.randn_like(fast)
+    (fast * weights).sum().backward()
+    (plain * weights).sum().backward()
+    assert torch.isfinite(a.grad).all() and torch.allclose(a.grad, b.grad, rtol=tol * 10, atol=tol)
+    assert (a.grad[0, 1] == 0).all()

@@ -264,9 +264,15 @@ def test_proxy_table_says_what_each_run_changes_and_reads_it_from_the_settings()
         "8 epochs, lr halved every 4; new rotations of the training digits every epoch",
         "learning rate 0.005; batch 128",
     ]
-    table = proxies.proxy_table(records).splitlines()
+    assert proxies.change_of(record(seed=1)) == "seed 1 (the same settings)"
+    # a recalibrated accuracy joins its run by name; one whose "before" differs from the run's is refused
+    again = [{"run": proxies._run_name(records[1]), "running_statistics": 90.5, "recalibrated": 91.25}]
+    table = proxies.proxy_table(records, again).splitlines()
     assert len(table) == 2 + 4
-    assert "| 90.50 | +0.50 | 10 |" in table[3] and "86.0 87.0" in table[3] and "| 82.0 |" in table[3]
+    assert "| 90.50 | +0.50 | 91.25 | 10 |" in table[3] and "86.0 87.0" in table[3] and "| 82.0 |" in table[3]
+    assert "| 90.00 |  | – | 10 |" in table[2]
+    with pytest.raises(ValueError, match="tested 90.4 before"):
+        proxies.proxy_table(records, [{**again[0], "running_statistics": 90.4}])
     # every proxy has one command, in its own folder, with exactly its changes
     lines = proxies.commands()
     assert len(lines) == len(proxies.PROXIES) and all(f"--out proxies/{name}" in line for name, line in zip(proxies.PROXIES, lines))
@@ -279,5 +285,7 @@ def test_the_proxy_table_in_the_docs_is_the_committed_proxy_runs():
     from benchmarks.spherical_mnist import proxies
 
     records = load_records([proxies.PROXY_DATA])
+    again = load_records([proxies.RECALIBRATED_DATA])
     assert records and all(proxies._is_proxy(r) for r in records)
-    assert read_blocks(proxies.DOC.read_text())["spherical-proxies"] == proxies.proxy_table(records), f"regenerate: {proxies.COMMAND}"
+    expected = proxies.proxy_table(records, again)
+    assert read_blocks(proxies.DOC.read_text())["spherical-proxies"] == expected, f"regenerate: {proxies.COMMAND}"

@@ -9,7 +9,11 @@ figure: a cause it points to is confirmed by a full run, reported beside the pub
 protocol's row, never in its place. ::
 
     python -m benchmarks.spherical_mnist.proxies --commands          # the runs, one command each
-    python -m benchmarks.spherical_mnist.proxies --table benchmarks/results/spherical_mnist_proxies.jsonl --update-docs
+    python -m benchmarks.spherical_mnist.proxies --table benchmarks/results/spherical_mnist_proxies.jsonl \
+        --recalibrated benchmarks/results/spherical_mnist_recalibrated.jsonl --update-docs
+
+``--recalibrated`` adds the accuracy of each run's saved model with its batch-norm statistics
+re-estimated (``benchmarks.spherical_mnist.recalibrate``), the weights unchanged.
 """
 
 from __future__ import annotations
@@ -20,15 +24,18 @@ from pathlib import Path
 
 from .._docs import write_blocks
 from .._report import load_records
+from .._training import run_name
 from .models import VARIANTS
 from .report import _grid
+from .train import SphericalConfig
 
-__all__ = ["BASELINE", "PROXIES", "PROXY_DATA", "change_of", "commands", "proxy_table", "main"]
+__all__ = ["BASELINE", "PROXIES", "PROXY_DATA", "RECALIBRATED_DATA", "change_of", "commands", "proxy_table", "main"]
 
 REPO = Path(__file__).resolve().parents[2]
 PROXY_DATA = REPO / "benchmarks" / "results" / "spherical_mnist_proxies.jsonl"
+RECALIBRATED_DATA = REPO / "benchmarks" / "results" / "spherical_mnist_recalibrated.jsonl"
 DOC = REPO / "docs" / "results.md"
-COMMAND = "python -m benchmarks.spherical_mnist.proxies --table FILE --update-docs"
+COMMAND = "python -m benchmarks.spherical_mnist.proxies --table FILE --recalibrated FILE --update-docs"
 
 # the proxy protocol: what every proxy shares unless it changes it
 BASELINE = {
@@ -42,10 +49,12 @@ BASELINE = {
     "batch_size": 32,
     "rotation_chunk": 1,
     "fresh_rotations": False,
+    "seed": 0,
 }
 # name -> the settings that differ from the baseline
 PROXIES: dict[str, dict] = {
     "base": {},
+    "base_seed1": {"seed": 1},
     "cube": {"model": "cube_gauge_c4"},
     "fresh": {"fresh_rotations": True},
     "meanpool": {"model": "ico_gauge_c6_meanpool"},
@@ -69,6 +78,7 @@ def commands(out: str = "proxies", data_root: str = "../shared/data") -> list[st
             f"--batch-size {s['batch_size']} --rotation-chunk {s['rotation_chunk']}"
         )
         line += " --fresh-rotations" if s["fresh_rotations"] else ""
+        line += f" --seed {s['seed']}" if s["seed"] else ""
         lines.append(f"{line} --threads 1 --data-root {data_root} --out {out}/{name}")
     return lines
 
@@ -89,6 +99,8 @@ def change_of(record: dict) -> str:
         changes.append(f"one rotation per {record['rotation_chunk']} digits")
     if record.get("fresh_rotations", False):
         changes.append("new rotations of the training digits every epoch")
+    if record["seed"] != BASELINE["seed"]:
+        changes.append(f"seed {record['seed']} (the same settings)")
     return "; ".join(changes) or "the baseline"
 
 
@@ -97,12 +109,20 @@ def _is_proxy(record: dict) -> bool:
     return all(record[key] == BASELINE[key] for key in shared)
 
 
-def proxy_table(records: Sequence[dict]) -> str:
-    """One row per proxy run: what it changes, train accuracy, test accuracy after every epoch and at the end."""
+def _run_name(record: dict) -> str:
+    config = SphericalConfig(**{k: record[k] for k in SphericalConfig.__dataclass_fields__ if k in record})
+    return run_name(record["model"], record["train_mode"], record["seed"], config)
+
+
+def proxy_table(records: Sequence[dict], recalibrated: Sequence[dict] = ()) -> str:
+    """One row per proxy run: what it changes, train accuracy, test accuracy after every epoch and at the end,
+    and (from ``recalibrated``, lines of ``benchmarks.spherical_mnist.recalibrate``) with re-estimated statistics."""
     runs = [r for r in records if _is_proxy(r)]
+    again = {line["run"]: line for line in recalibrated}
     lines = [
-        "| proxy | change against the baseline | train acc. (last epoch) | R/R per epoch | R/R | Δ to baseline | min |",
-        "|---|---|---:|---|---:|---:|---:|",
+        "| proxy | change against the baseline | train acc. (last epoch) | R/R per epoch | R/R | Δ to baseline | "
+        "R/R, statistics re-estimated | min |",
+        "|---|---|---:|---|---:|---:|---:|---:|",
     ]
     baseline = [r for r in runs if change_of(r) == "the baseline"]
     base_acc = 100 - baseline[0]["test_error_R"] if baseline else None
@@ -113,9 +133,13 @@ def proxy_table(records: Sequence[dict]) -> str:
         acc = 100 - r["test_error_R"]
         delta = f"{acc - base_acc:+.2f}" if base_acc is not None and change_of(r) != "the baseline" else ""
         minutes = f"{r['wall_time_s'] / 60:.0f}" if "wall_time_s" in r else "–"
-        lines.append(f"| {r['model']} | {change_of(r)} | {train} | {per_epoch} | {acc:.2f} | {delta} | {minutes} |")
+        line = again.get(_run_name(r))
+        if line is not None and line["running_statistics"] != round(acc, 2):
+            raise ValueError(f"the recalibration of {_run_name(r)} tested {line['running_statistics']} before, the run {acc:.2f}")
+        redone = f"{line['recalibrated']:.2f}" if line is not None else "–"
+        lines.append(f"| {r['model']} | {change_of(r)} | {train} | {per_epoch} | {acc:.2f} | {delta} | {redone} | {minutes} |")
     if len(lines) == 2:
-        lines.append("| (no proxy runs yet) | | | | | | |")
+        lines.append("| (no proxy runs yet) | | | | | | | |")
     return "\n".join(lines)
 
 
@@ -123,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.spherical_mnist.proxies", description=__doc__.splitlines()[0])
     p.add_argument("--commands", action="store_true", help="print the command line of every proxy")
     p.add_argument("--table", type=Path, nargs="+", default=None, metavar="FILE", help="the table of these results files")
+    p.add_argument("--recalibrated", type=Path, default=None, metavar="FILE", help="with --table: the recalibrated accuracies")
     p.add_argument("--update-docs", action="store_true", help="with --table FILE: rewrite the proxy table in docs/results.md")
     args = p.parse_args(argv)
     if args.update_docs and args.table is None:
@@ -133,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         missing = [str(path) for path in args.table if not path.exists()]
         if missing:
             raise SystemExit(f"error: --table: no such file {', '.join(missing)}")
-        text = proxy_table(load_records(args.table))
+        text = proxy_table(load_records(args.table), load_records([args.recalibrated]) if args.recalibrated else ())
         print(text)
         if args.update_docs:
             print(f"updated {write_blocks(DOC, {'spherical-proxies': text}, COMMAND)}")

@@ -89,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
             recalibrate(model, data["train"].sets[mode][: config.train_size], config.batch_size, args.batches)
             after = 100 - test_error(model, test_images, labels, torch.device("cpu"))
             line = {
+                "run": run_name(name, mode, record["seed"], config),
                 "dir": str(folder),
                 "model": name,
                 "train_mode": mode,

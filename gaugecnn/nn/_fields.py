@@ -8,6 +8,18 @@ from torch import nn
 from ..representations import FieldType
 
 
+def field_norm(v: torch.Tensor, dim: int = 2, keepdim: bool = False) -> torch.Tensor:
+    """``|v|`` along ``dim``: ``sqrt(Σ v²)``, with gradient 0 where ``v = 0`` (not NaN), as ``torch.linalg.vector_norm``.
+
+    The same values as the plain reference ``torch.linalg.vector_norm(v, dim=dim)`` (a test holds
+    the two together), computed as a sum of squares: on CPU, torch's vector norm over a short
+    middle axis (a field's 2 components, between the batch and the pixels) is tens of times slower.
+    """
+    squares = (v * v).sum(dim, keepdim=keepdim)
+    positive = squares > 0
+    return torch.where(positive, torch.where(positive, squares, torch.ones_like(squares)).sqrt(), torch.zeros_like(squares))
+
+
 def check_field_type(value, what: str) -> FieldType:
     """``value`` if it is a ``FieldType``, else a ``TypeError`` that says how to make one."""
     if not isinstance(value, FieldType):
@@ -96,5 +108,5 @@ class FieldLayout(nn.Module):
         out = torch.where(self.mask(x), x.abs(), x) if len(self.norm1_channels) else x
         for d in self.multi_dims:
             v = self.fields(x, d)
-            out = self.scatter(out, d, torch.linalg.vector_norm(v, dim=2, keepdim=True).expand_as(v))
+            out = self.scatter(out, d, field_norm(v, 2, keepdim=True).expand_as(v))
         return out

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..representations import FieldType
-from ._fields import FieldLayout, check_channels, check_field_type
+from ._fields import FieldLayout, check_channels, check_field_type, field_norm
 
 __all__ = ["FieldNonlinearity", "ELU", "ReLU"]
 
@@ -84,7 +84,7 @@ class FieldNonlinearity(nn.Module):
             n = v.shape[1]
             bias = norm_bias[start : start + n].view(1, n, 1, *spatial)
             start += n
-            norm = torch.linalg.vector_norm(v, dim=2, keepdim=True)  # gradient 0 at v = 0, not NaN
+            norm = field_norm(v, 2, keepdim=True)  # gradient 0 at v = 0, not NaN
             # v/|v| σ(|v|+b) as v · σ(|v|+b)/|v|, and 0 at v = 0, where (as sign(0) = 0) the direction is taken as none
             positive = norm > 0
             gain = torch.where(positive, sigma(norm + bias) / torch.where(positive, norm, torch.ones_like(norm)), 0.0)

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from ..representations import FieldType, trivial
-from ._fields import check_channels, check_field_type
+from ._fields import check_channels, check_field_type, field_norm
 
 __all__ = ["GroupPool", "GlobalPool"]
 
@@ -66,7 +66,7 @@ class GroupPool(nn.Module):
                 v = x.index_select(1, idx.reshape(-1)).unflatten(1, idx.shape)  # (B, F, d, ...)
             else:
                 v = x.narrow(1, start, idx.numel()).unflatten(1, idx.shape)
-            parts.append(v.amax(2) if kind == "max" else torch.linalg.vector_norm(v, dim=2))
+            parts.append(v.amax(2) if kind == "max" else field_norm(v, 2))
         out = parts[0] if len(parts) == 1 else torch.cat(parts, 1)
         return out if self._in_order else out.index_select(1, self.order)
 
