@@ -264,6 +264,16 @@ class StructureGroup:
         out.setflags(write=False)
         return out
 
+    @cached_property
+    def planar_multiplication_table(self) -> np.ndarray:
+        """``table[a, b]``: the row of ``planar_elements`` equal to element ``a`` times element ``b`` (a finite ``G``)."""
+        elements = self.planar_elements
+        products = np.einsum("aij,bjk->abik", elements, elements)  # (|G|, |G|, 2, 2)
+        distance = np.abs(products[:, :, None] - elements[None, None]).max(axis=(3, 4))  # (|G|, |G|, |G|)
+        table = np.argmin(distance, axis=2)
+        table.setflags(write=False)
+        return table
+
     def planar_index(self, cartesian: np.ndarray) -> int:
         """The row of ``planar_elements`` equal to the Cartesian matrix ``cartesian`` (a finite ``G``), or a ValueError."""
         distance = np.abs(self.planar_elements - np.asarray(cartesian, dtype=np.float64)).max(axis=(1, 2))

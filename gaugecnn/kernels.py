@@ -244,7 +244,7 @@ def _harmonic_action(c: np.ndarray, cutoff: int) -> np.ndarray:
 
 def _null_space(stacked: np.ndarray) -> np.ndarray:
     """Orthonormal rows spanning ``{v : M v = 0}`` for the stacked matrix ``M``."""
-    _, s, vt = np.linalg.svd(stacked)
+    _, s, vt = np.linalg.svd(stacked, full_matrices=False)  # rows >= columns: vt is square
     rank = int(np.sum(s > 1e-8))
     return vt[rank:]
 
@@ -280,6 +280,8 @@ def harmonic_basis(rep_in: Representation, rep_out: Representation, kernel_size:
         10
     """
     k = _check_kernel_size(kernel_size, even=True)
+    if rep_in.group != rep_out.group:
+        raise ValueError(f"kernel between representations of different groups: {rep_in}, {rep_out}")
     group = rep_in.group
     d_out, d_in = rep_out.dim, rep_in.dim
     support = kernel_support(group, k)
@@ -354,6 +356,13 @@ def steerability_error(
         True
     """
     kernels = np.asarray(kernels, dtype=np.float64)
+    if kernels.ndim != 5 or kernels.shape[1:3] != (rep_out.dim, rep_in.dim) or kernels.shape[3] != kernels.shape[4]:
+        raise ValueError(
+            f"kernels must be (n, d_out, d_in, k, k) with d_out = {rep_out.dim} and d_in = {rep_in.dim} (the representations' "
+            f"dimensions), got shape {kernels.shape}"
+        )
+    if rep_in.group != rep_out.group:
+        raise ValueError(f"representations of different groups: {rep_in}, {rep_out}")
     k = kernels.shape[-1]
     group = rep_in.group
     c = np.asarray(element, dtype=np.float64)
@@ -399,7 +408,7 @@ def _bandlimited(complete: np.ndarray, functions: np.ndarray) -> np.ndarray:
 
 @value_cache(None)
 def kernel_basis(rep_in: Representation, rep_out: Representation, kernel_size: int, basis: str | None = None) -> np.ndarray:
-    """All G-steerable kernels, as an array ``(n_basis, d_out, d_in, k, k)``.
+    """G-steerable kernels, as an array ``(n_basis, d_out, d_in, k, k)``: all of them, or a band-limited family.
 
     ``basis="lattice"`` (the default for a lattice group): the complete basis described here.
     ``basis="bandlimited"``: the subspace of it whose every entry is a combination of
@@ -509,8 +518,17 @@ def bias_basis(rep_out: Representation) -> np.ndarray:
     group = rep_out.group
     if group.is_lattice_group:
         out = invariant_subspace([rep_out.matrix(g) for g in range(group.order)])
-    else:  # fixed by ρ of G's (topological) generators: fixed by all of G
-        out = _null_space(np.concatenate([m - np.eye(rep_out.dim) for m in rep_out.at_generators()]))
-        out = _canonical_signs(out) if len(out) else np.zeros((0, rep_out.dim))
+    elif not group.is_continuous:  # every element of a finite G: exact ±1 vectors for permutation representations
+        out = invariant_subspace([rep_out.at(c) for c in group.planar_elements])
+    else:  # SO(2), O(2): the vectors of the lattice part's invariant basis that ρ of G's generators also fix
+        on_h = invariant_subspace([rep_out.matrix(g) for g in range(group.order)])
+        moved = np.concatenate([(m - np.eye(rep_out.dim)) @ on_h.T for m in rep_out.at_generators()]) if len(on_h) else None
+        combinations = _null_space(moved) if moved is not None else np.zeros((0, 0))
+        out = np.zeros((0, rep_out.dim))
+        if len(combinations):
+            fixed = combinations @ on_h
+            # the combinations span the invariant vectors; when those are some of H's basis vectors, keep them exactly
+            exact = [v for v in on_h if np.linalg.norm(v - fixed.T @ np.linalg.lstsq(fixed.T, v, rcond=None)[0]) < 1e-9]
+            out = np.array(exact) if len(exact) == len(fixed) else _canonical_signs(fixed)
     out.setflags(write=False)
     return out

@@ -19,6 +19,7 @@ from functools import cached_property
 
 import numpy as np
 
+from .caching import value_cache
 from .groups import StructureGroup, decompose, rotation_matrix
 
 __all__ = [
@@ -82,13 +83,11 @@ class _Formula:
             return np.asarray(c, dtype=np.float64)
         if self.kind == "irrep":
             return _irrep_matrix(c, *self.params)
-        if self.kind == "regular":
+        if self.kind == "regular":  # e_h -> e_{gh}: row g of G's multiplication table
             group = self.params[0]
-            elements = group.planar_elements
-            g = group.planar_index(c)
-            out = np.zeros((len(elements), len(elements)))
-            for h, e in enumerate(elements):
-                out[group.planar_index(elements[g] @ e), h] = 1.0
+            products = group.planar_multiplication_table[group.planar_index(c)]
+            out = np.zeros((len(products), len(products)))
+            out[products, np.arange(len(products))] = 1.0
             return out
         if self.kind == "sum":
             blocks = [np.asarray(f(c), dtype=np.float64) for f in self.params]
@@ -159,6 +158,15 @@ class Representation:
         if matrices is None:
             assert function is not None
             matrices = [np.asarray(function(c), dtype=np.float64) for c in group.cartesian]
+        elif function is not None:  # transport uses the matrices, kernels and biases the function: they must agree on H
+            given = np.asarray(matrices, dtype=np.float64)
+            for g, c in enumerate(group.cartesian):
+                value = np.asarray(function(c), dtype=np.float64)
+                if g >= len(given) or value.shape != given[g].shape or not np.allclose(value, given[g], atol=_ATOL):
+                    raise ValueError(
+                        f"representation {name!r}: function= and matrices= disagree at element {g} ({group.describe(g)}) "
+                        f"of the lattice part {group.lattice_part.name}; pass one of them, or make them agree"
+                    )
         mats = np.asarray(matrices, dtype=np.float64)
         if mats.ndim != 3 or mats.shape[0] != group.order or mats.shape[1] != mats.shape[2]:
             raise ValueError(
@@ -261,6 +269,7 @@ def sign(group: StructureGroup) -> Representation:
     return Representation(group, "sign", mats, function=_formula(group, "sign"))
 
 
+@value_cache(None)
 def regular(group: StructureGroup) -> Representation:
     """ρ(g) e_h = e_{gh}: one channel per group element, permuted by the group (a finite ``G``).
 
@@ -300,7 +309,9 @@ def irrep(group: StructureGroup, k: int, j: int = 0) -> Representation:
 
     ``N`` is the number of rotations in the group; SO(2) and O(2) have every frequency
     ``k >= 0`` (2-dim for ``k > 0``). Names: ``irrep(k)`` for groups without reflections,
-    ``irrep(j,k)`` otherwise.
+    ``irrep(j,k)`` otherwise. ``F = diag(1, -1)`` (Cartesian ``(y, x)``) is the reflection of the
+    column axis, while the groups' own reflection is that of the row axis, ``F_row = R(π) F``; so
+    ``j`` at ``k = N/2`` is relative to ``F``: for D6 on the square lattice ``irrep(0,3)`` sends ``F_row`` to -1.
 
     Examples:
         >>> from gaugecnn.groups import cyclic_group, dihedral_group
@@ -436,7 +447,7 @@ def _check_subgroup(group: StructureGroup, subgroup: StructureGroup) -> None:
     outside = [c for c in subgroup.generator_matrices if not group.contains(c)]
     if outside:
         theta, m = decompose(outside[0])
-        what = "a reflection" if m else f"the rotation by {math.degrees(theta):g} degrees"
+        what = "reflection" if m else f"rotation by {round(math.degrees(theta), 6):g} degrees"
         raise ValueError(f"{subgroup.name} is not a subgroup of {group.name}: {group.name} has no {what}")
 
 

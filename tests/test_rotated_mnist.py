@@ -87,6 +87,12 @@ def test_escnn_models_without_escnn_say_where_it_lives(tmp_path):
         pytest.skip("escnn is installed here")
 
 
+def test_only_the_protocol_and_the_quick_preset_have_docs_tables(tmp_path):
+    (tmp_path / "r.jsonl").write_text("")
+    with pytest.raises(SystemExit, match="the quick preset .--quick. only"):
+        main(["--epochs", "6", "--table", str(tmp_path / "r.jsonl"), "--update-docs"])
+
+
 def test_help_documents_every_option(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
@@ -111,14 +117,13 @@ def test_committed_rotated_tables_are_generated_from_the_committed_results():
     from benchmarks._docs import read_blocks
     from benchmarks._report import load_records, protocol_records
     from benchmarks.rotated_mnist import report
-    from benchmarks.rotated_mnist.cli import QUICK
-    from benchmarks.rotated_mnist.train import RotatedConfig
+    from benchmarks.rotated_mnist.train import QUICK, RotatedConfig
 
     blocks = read_blocks(report.DOC.read_text())
-    for data, config, name in (
-        (report.RESULTS_DATA, RotatedConfig(), "rotated-mnist"),
-        (report.QUICK_DATA, RotatedConfig(**QUICK), "rotated-mnist-quick"),
+    for data, config, name, flag in (
+        (report.RESULTS_DATA, RotatedConfig(), "rotated-mnist", ""),
+        (report.QUICK_DATA, RotatedConfig(**QUICK), "rotated-mnist-quick", "--quick "),
     ):
         records = protocol_records(load_records([data]), config) if data.exists() else []
-        fix = f"regenerate: python -m benchmarks.rotated_mnist --table {data} --update-docs"
+        fix = f"regenerate: python -m benchmarks.rotated_mnist {flag}--table {data} --update-docs"
         assert blocks[name] == report._block(records, config), fix

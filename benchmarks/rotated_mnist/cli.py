@@ -25,12 +25,9 @@ from .._training import finished_runs
 from . import report
 from .data import TEST_SIZE, TRAIN_SIZE, default_cache_dir, load_rotated_mnist
 from .models import ESCNN_MODELS, GAUGECNN_MODELS, MODELS
-from .train import RotatedConfig, run_one
+from .train import QUICK, RotatedConfig, run_one
 
 __all__ = ["main"]
-
-# a few dozen Adam steps on 1000 digits: the whole pipeline, in seconds to a minute a model on one core
-QUICK = {"epochs": 1, "train_size": 1000, "test_size": 1000, "batch_size": 32}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -106,7 +103,10 @@ def _print_table(args: argparse.Namespace, config: RotatedConfig) -> int:
     print(report.results_table(records))
     print(f"\n{report.TABLE_LEGEND}")
     if args.update_docs:
-        print(f"updated {report.update_docs(args.table[0], config)}")
+        try:
+            print(f"updated {report.update_docs(args.table[0], config)}")
+        except ValueError as error:
+            raise SystemExit(f"error: {error}") from None
     return 0
 
 

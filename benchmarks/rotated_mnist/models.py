@@ -3,8 +3,9 @@
 The architecture follows the MNIST models of the E(2)-steerable CNNs experiments (six
 convolutions, 7 x 7 then 5 x 5, batch norm and ELU after each, pooling after the second and the
 fourth, group pooling, a global maximum over the plane, two fully connected layers), narrowed
-for CPUs: the channel widths ``16, 24, 32, 32, 48, 64`` are kept across groups (``channels /
-|G|`` regular fields; for SO(2), copies of the irreps of frequencies 0 to 3, 7 channels a copy).
+for CPUs: the channel widths ``16, 32, 32, 32, 48, 64`` are kept across groups (``channels /
+|G|`` regular fields, whole for C4, C8 and C16; for SO(2), copies of the irreps of frequencies 0
+to 3, 7 channels a copy, the nearest whole number of copies: 14, 35, 35, 35, 49, 63 channels).
 Convolutions keep the 29 x 29 size (zero padding); pooling is a 3 x 3 maximum at stride 2 about
 the even pixels (29 -> 15 -> 8), which the rotations by 90 degrees keep. In escnn the same
 layers are ``R2Conv``, ``InnerBatchNorm``, ``ELU``, ``PointwiseMaxPool(3, 2, 1)``, ``GroupPooling``.
@@ -17,7 +18,7 @@ from torch import nn
 
 __all__ = ["MODELS", "GAUGECNN_MODELS", "ESCNN_MODELS", "build_model", "count_parameters", "group_of", "library_of"]
 
-CHANNELS = (16, 24, 32, 32, 48, 64)
+CHANNELS = (16, 32, 32, 32, 48, 64)
 KERNELS = (7, 5, 5, 5, 5, 5)
 POOL_AFTER = (1, 3)  # after the second and the fourth convolution
 FREQUENCIES = 3  # SO(2): irreps of frequencies 0 .. 3, 7 channels a copy

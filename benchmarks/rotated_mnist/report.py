@@ -15,7 +15,7 @@ from pathlib import Path
 from .._docs import write_blocks
 from .._report import load_records, mean_std, protocol_records, provenance
 from .models import CHANNELS, MODELS, group_of, library_of
-from .train import RotatedConfig
+from .train import QUICK, RotatedConfig
 
 __all__ = ["RESULTS_DATA", "QUICK_DATA", "results_table", "protocol_words", "update_docs", "TABLE_LEGEND"]
 
@@ -53,13 +53,18 @@ def results_table(records: Sequence[dict], models: Sequence[str] = tuple(MODELS)
 
 def _block(records: Sequence[dict], config: RotatedConfig) -> str:
     widths = ", ".join(map(str, CHANNELS))
-    header = f"Protocol: {protocol_words(config)}; channel widths {widths} for every group."
+    header = f"Protocol: {protocol_words(config)}; channel widths {widths} (SO(2): the nearest whole copies of 7)."
     where = provenance(records, protocol_words(config)) if records else "No runs of this protocol yet."
     return f"{header}\n\n{results_table(records)}\n\n{TABLE_LEGEND}\n\n{where}"
 
 
 def update_docs(data: Path, config: RotatedConfig) -> Path:
     """Rewrite the generated block of docs/results.md (the quick preset's block for its runs)."""
+    names = {RotatedConfig(): "rotated-mnist", RotatedConfig(**QUICK): "rotated-mnist-quick"}
+    if config not in names:
+        raise ValueError(
+            "docs/results.md has tables for the benchmark's protocol and the quick preset (--quick) only; these settings "
+            f"({protocol_words(config)}) have none: print their table without --update-docs"
+        )
     records = protocol_records(load_records([data]), config)
-    name = "rotated-mnist" if config == RotatedConfig() else "rotated-mnist-quick"
-    return write_blocks(DOC, {name: _block(records, config)}, COMMAND)
+    return write_blocks(DOC, {names[config]: _block(records, config)}, COMMAND)

@@ -15,9 +15,11 @@ from .._training import RunConfig, finish, fit, provenance, run_name, test_error
 from .data import TEST_SIZE, TRAIN_SIZE, RotatedMNIST
 from .models import build_model, count_parameters, group_of, library_of
 
-__all__ = ["RotatedConfig", "run_one", "HISTORY_TEST_DIGITS"]
+__all__ = ["RotatedConfig", "QUICK", "run_one", "HISTORY_TEST_DIGITS"]
 
 HISTORY_TEST_DIGITS = 2000  # the test digits evaluated after every epoch (all of them at the end)
+# the CPU preset: a few dozen Adam steps on 1000 digits, the whole pipeline in seconds to a minute a model on one core
+QUICK = {"epochs": 1, "train_size": 1000, "test_size": 1000, "batch_size": 32}
 
 
 @dataclass(frozen=True)

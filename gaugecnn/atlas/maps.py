@@ -124,8 +124,8 @@ def gauge_elements(atlas: Atlas, gauge: Sequence[int] | Mapping[Hashable, int]) 
     out = []
     for g in elements:
         if isinstance(g, bool) or not isinstance(g, (int, np.integer)) or not 0 <= g < atlas.group.order:
-            part = "" if atlas.group.is_lattice_group else f" (indices number its lattice part {atlas.group.lattice_part.name})"
-            raise ValueError(f"{g!r} is not an element index of {atlas.group.name}{part} (0..{atlas.group.order - 1})")
+            part = "" if atlas.group.is_lattice_group else f", whose indices number its lattice part {atlas.group.lattice_part.name}"
+            raise ValueError(f"{g!r} is not an element index of {atlas.group.name} (0..{atlas.group.order - 1}{part})")
         if int(g) not in allowed:
             raise ValueError(
                 f"element {g} ({atlas.group.describe(int(g))}) does not map a chart of {h}x{w} pixels on the "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import operator
 import re
+import warnings
 
 import numpy as np
 import torch
@@ -189,6 +190,14 @@ class GaugeConv(AtlasModule):
                 self.register_constant(f"basis_{key}", kernels)
                 self._pairs.append((o, i, key))
 
+        empty = [rep.name for o, rep in enumerate(self._out.reps) if not any(p[0] == o for p in self._pairs)]
+        if empty:
+            warnings.warn(
+                f"GaugeConv({in_type} -> {out_type}, k={kernel_size}, basis={self.basis}): no steerable kernel reaches the "
+                f"output field(s) {', '.join(empty)}, which stay zero (plus any bias): their frequencies exceed what a "
+                f"{kernel_size} x {kernel_size} kernel carries from these inputs; use a larger kernel or other field types",
+                stacklevel=2,
+            )
         self.biases = nn.ParameterDict()
         if bias:
             for o, rep_out in enumerate(self._out.reps):

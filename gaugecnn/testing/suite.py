@@ -42,7 +42,7 @@ def representative_field_types(group: StructureGroup) -> list[FieldType]:
         group: the structure group.
     """
     types = [FieldType(group, f"2 trivial + 1 {_hidden(group)}")]
-    if group.order > 1:
+    if group.order > 1 or not group.is_lattice_group:
         types.append(FieldType(group, "1 tangent + 1 sign + 1 trivial"))
         top = _CONTINUOUS_FREQUENCIES if group.is_continuous else None
         types.append(FieldType(group, " + ".join(f"1 {r.name}" for r in irreps(group, top))))
