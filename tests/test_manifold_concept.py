@@ -89,6 +89,7 @@ SHIPPED = {
     "plane_o2": (lambda: Plane(4, o2_group()), 8),
     "torus_so2_hex": (lambda: Torus(4, 4, so2_group(hexagonal_lattice())), 16),
     "cube_c8": (lambda: CubeSphere(4, cyclic_group(8)), 24),
+    "plane_c5": (lambda: Plane(5, cyclic_group(5)), 1),  # lattice part C1: no gauge to check, every layer built for every field type
 }
 NOT_RIGID = {"mesh_torus", "mesh_mobius_d4"}
 
