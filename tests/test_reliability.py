@@ -144,12 +144,14 @@ def test_an_eight_pixel_four_chart_torus_pooled_twice_matches_one_chart():
 def test_conv_with_an_empty_kernel_space_follows_dtype_changes():
     group = dihedral_group(4)
     atlas = Atlas(group, (4, 4), 1, [])
-    conv = GaugeConv(atlas, FieldType(group, "1 sign"), FieldType(group, "1 trivial"), 3)
+    with pytest.warns(UserWarning, match="leaves no kernel from these inputs to the output field.s. trivial"):
+        conv = GaugeConv(atlas, FieldType(group, "1 sign"), FieldType(group, "1 trivial"), 3)
     assert len(conv.weights) == 0
     y = conv.double()(torch.rand(2, 1, 4, 4, dtype=torch.float64))
     assert y.dtype == torch.float64
     assert assert_gauge_equivariant(conv, atlas) == 0.0
-    frozen = GaugeConv(atlas, FieldType(group, "1 sign"), FieldType(group, "1 trivial"), 3, bias=False).eval()
+    with pytest.warns(UserWarning, match="stay zero"):
+        frozen = GaugeConv(atlas, FieldType(group, "1 sign"), FieldType(group, "1 trivial"), 3, bias=False).eval()
     with torch.no_grad():  # the eval cache of a conv without any parameter
         frozen(torch.rand(1, 1, 4, 4))
         assert frozen.double()(torch.rand(1, 1, 4, 4, dtype=torch.float64)).dtype == torch.float64

@@ -193,9 +193,10 @@ class GaugeConv(AtlasModule):
         empty = [rep.name for o, rep in enumerate(self._out.reps) if not any(p[0] == o for p in self._pairs)]
         if empty:
             warnings.warn(
-                f"GaugeConv({in_type} -> {out_type}, k={kernel_size}, basis={self.basis}): no steerable kernel reaches the "
-                f"output field(s) {', '.join(empty)}, which stay zero (plus any bias): their frequencies exceed what a "
-                f"{kernel_size} x {kernel_size} kernel carries from these inputs; use a larger kernel or other field types",
+                f"GaugeConv({in_type} -> {out_type}, k={kernel_size}, basis={self.basis}): the steerability constraint "
+                f"leaves no kernel from these inputs to the output field(s) {', '.join(empty)}, which stay zero (plus any "
+                "bias); a larger kernel or other field types give them one (with the harmonic basis, frequencies above "
+                "a kernel size's band limit get none)",
                 stacklevel=2,
             )
         self.biases = nn.ParameterDict()
