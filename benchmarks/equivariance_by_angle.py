@@ -29,11 +29,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+
+from .rotated_mnist.data import rotate
 
 __all__ = ["ANGLES", "MODELS", "rotate_images", "digits", "gaugecnn_errors", "escnn_errors", "table", "main"]
 
@@ -55,16 +56,11 @@ def digits(data_root: Path | None, cache: Path | None = None) -> torch.Tensor:
 
 
 def rotate_images(images: torch.Tensor, degrees: float) -> torch.Tensor:
-    """Images rotated by ``degrees`` about the centre pixel: ``rot90`` at multiples of 90, else bilinear, zero outside."""
+    """Images rotated by ``degrees`` about the centre pixel: ``rot90`` at multiples of 90 (exact), else the bilinear
+    rotation of the rotated MNIST data (``benchmarks.rotated_mnist.data.rotate``, the same sense)."""
     if degrees % 90 == 0:
         return torch.rot90(images, int(degrees // 90) % 4, dims=(-2, -1))
-    theta = math.radians(degrees)
-    c, s = math.cos(theta), math.sin(theta)
-    # output pixel p reads the input at R⁻¹ p (normalized (x, y) coordinates, align_corners=True: the centre pixel
-    # is 0); the sense of torch.rot90, so that 85 and 90 degrees turn the same way
-    affine = torch.tensor([[[c, -s, 0.0], [s, c, 0.0]]], dtype=images.dtype).expand(len(images), 2, 3)
-    grid = F.affine_grid(affine, list(images.shape), align_corners=True)
-    return F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
+    return rotate(images, torch.full((len(images),), float(degrees))).to(images.dtype)
 
 
 def _disc_mean(y: torch.Tensor) -> torch.Tensor:
