@@ -27,7 +27,7 @@ from .._report import load_records
 from .._training import run_name
 from .models import VARIANTS
 from .report import _grid
-from .train import SphericalConfig
+from .train import config_of
 
 __all__ = ["BASELINE", "PROXIES", "PROXY_DATA", "RECALIBRATED_DATA", "change_of", "commands", "proxy_table", "main"]
 
@@ -110,7 +110,7 @@ def _is_proxy(record: dict) -> bool:
 
 
 def _run_name(record: dict) -> str:
-    config = SphericalConfig(**{k: record[k] for k in SphericalConfig.__dataclass_fields__ if k in record})
+    config = config_of(record)
     return run_name(record["model"], record["train_mode"], record["seed"], config)
 
 

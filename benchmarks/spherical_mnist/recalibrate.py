@@ -26,7 +26,7 @@ from .._training import RESULTS_FILE, run_name, test_error
 from .cli import _data_key
 from .data import load_spherical_mnist
 from .models import build_atlas, build_model, data_atlas
-from .train import SphericalConfig
+from .train import config_of
 
 __all__ = ["recalibrate", "main"]
 
@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
             key = (str(folder), record["model"], record["train_mode"], record["seed"])
             if key in done:
                 continue
-            config = SphericalConfig(**{k: record[k] for k in SphericalConfig.__dataclass_fields__ if k in record})
+            config = config_of(record)
             name, mode = record["model"], record["train_mode"]
             data = load_spherical_mnist(
                 data_atlas(name, config.quick_grids),

@@ -20,7 +20,7 @@ from .._training import RunConfig, finish, fit, provenance, run_name, test_error
 from .data import SphericalMNIST
 from .models import build_atlas, build_model, count_parameters
 
-__all__ = ["SphericalConfig", "run_one", "TRAIN_MODES", "TEST_SETS"]
+__all__ = ["SphericalConfig", "config_of", "run_one", "TRAIN_MODES", "TEST_SETS"]
 
 TRAIN_MODES = ("N", "R")
 TEST_SETS = ("N", "R", "G")
@@ -43,6 +43,11 @@ class SphericalConfig(RunConfig):
     quick_grids: bool = False
     # a protocol change for investigating the R/R row: new random rotations of the training digits every epoch
     fresh_rotations: bool = field(default=False, metadata={"added": True})
+
+
+def config_of(record: dict) -> SphericalConfig:
+    """The settings a result record was made under (settings added later at their defaults)."""
+    return SphericalConfig(**{k: record[k] for k in SphericalConfig.__dataclass_fields__ if k in record})
 
 
 def run_one(
